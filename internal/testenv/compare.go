@@ -1,0 +1,118 @@
+package testenv
+
+import (
+	"context"
+	"crypto/md5"
+	"fmt"
+	"io"
+	"maps"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/minio/minio-go/v7"
+)
+
+// ObjectState is everything a user would check of one object.
+type ObjectState struct {
+	Size                                                    int64
+	ETag, MD5                                               string
+	ContentType, ContentEncoding, CacheControl, Disposition string
+	Meta, Tags                                              map[string]string
+}
+
+// Snapshot reads every object of bucket in full, with its headers, metadata and tags,
+// using its own client: it shares no code with the migrator.
+func (m *MinIO) Snapshot(bucket string) map[string]ObjectState {
+	m.t.Helper()
+	ctx := context.Background()
+	c := m.Client()
+	out := map[string]ObjectState{}
+	for o := range c.ListObjects(ctx, bucket, minio.ListObjectsOptions{Recursive: true}) {
+		if o.Err != nil {
+			m.t.Fatalf("list %s: %v", bucket, o.Err)
+		}
+		obj, err := c.GetObject(ctx, bucket, o.Key, minio.GetObjectOptions{})
+		if err != nil {
+			m.t.Fatalf("get %s/%s: %v", bucket, o.Key, err)
+		}
+		h := md5.New()
+		n, err := io.Copy(h, obj)
+		if err != nil {
+			m.t.Fatalf("read %s/%s: %v", bucket, o.Key, err)
+		}
+		st, err := obj.Stat()
+		obj.Close()
+		if err != nil {
+			m.t.Fatalf("stat %s/%s: %v", bucket, o.Key, err)
+		}
+		tags, err := c.GetObjectTagging(ctx, bucket, o.Key, minio.GetObjectTaggingOptions{})
+		if err != nil {
+			m.t.Fatalf("tags %s/%s: %v", bucket, o.Key, err)
+		}
+		meta := map[string]string{}
+		for k, v := range st.UserMetadata {
+			meta[strings.ToLower(k)] = v
+		}
+		out[o.Key] = ObjectState{
+			Size: n, ETag: strings.Trim(st.ETag, `"`), MD5: fmt.Sprintf("%x", h.Sum(nil)),
+			ContentType: st.ContentType, ContentEncoding: st.Metadata.Get("Content-Encoding"),
+			CacheControl: st.Metadata.Get("Cache-Control"), Disposition: st.Metadata.Get("Content-Disposition"),
+			Meta: meta, Tags: tags.ToMap(),
+		}
+	}
+	return out
+}
+
+// AssertSame fails the test unless dst/dstBucket holds exactly what src/srcBucket holds:
+// same keys, bytes, ETags (when sameETag), headers, user metadata and tags.
+func AssertSame(t testing.TB, src *MinIO, srcBucket string, dst *MinIO, dstBucket string, sameETag bool) {
+	t.Helper()
+	a, b := src.Snapshot(srcBucket), dst.Snapshot(dstBucket)
+	var problems []string
+	for k, sa := range a {
+		sb, ok := b[k]
+		if !ok {
+			problems = append(problems, fmt.Sprintf("missing %q", k))
+			continue
+		}
+		if !sameETag {
+			sa.ETag, sb.ETag = "", ""
+		}
+		if !equalState(sa, sb) {
+			problems = append(problems, fmt.Sprintf("differs %q:\n  source      %+v\n  destination %+v", k, sa, sb))
+		}
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			problems = append(problems, fmt.Sprintf("extra %q", k))
+		}
+	}
+	sort.Strings(problems)
+	if len(problems) > 0 {
+		if len(problems) > 20 {
+			problems = append(problems[:20], fmt.Sprintf("... and %d more", len(problems)-20))
+		}
+		t.Fatalf("%s/%s != %s/%s (%d objects):\n%s", src, srcBucket, dst, dstBucket, len(a), strings.Join(problems, "\n"))
+	}
+	if len(a) == 0 {
+		t.Fatalf("%s/%s is empty: nothing was compared", src, srcBucket)
+	}
+}
+
+func equalState(a, b ObjectState) bool {
+	return a.Size == b.Size && a.ETag == b.ETag && a.MD5 == b.MD5 && a.ContentType == b.ContentType &&
+		a.ContentEncoding == b.ContentEncoding && a.CacheControl == b.CacheControl && a.Disposition == b.Disposition &&
+		maps.Equal(a.Meta, b.Meta) && maps.Equal(a.Tags, b.Tags)
+}
+
+// AssertNoUploads fails if the bucket holds multipart uploads that were never finished.
+func AssertNoUploads(t testing.TB, m *MinIO, bucket string) {
+	t.Helper()
+	for u := range m.Client().ListIncompleteUploads(context.Background(), bucket, "", true) {
+		if u.Err != nil {
+			t.Fatalf("list uploads %s: %v", bucket, u.Err)
+		}
+		t.Errorf("%s/%s: multipart upload %s left behind", bucket, u.Key, u.UploadID)
+	}
+}

@@ -1,0 +1,359 @@
+// Package s3 implements store.Store over minio-go for any S3-compatible service.
+package s3
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/tags"
+
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
+)
+
+// Options says how to reach one service.
+type Options struct {
+	Endpoint  string // scheme://host[:port]; the scheme decides TLS
+	Region    string
+	AccessKey string
+	SecretKey string
+	CAFile    string // extra PEM roots for a service with a private certificate
+	// MaxConns bounds idle connections kept per host; set it to the worker count so
+	// every worker reuses a warm connection.
+	MaxConns int
+	// WrapTransport, if set, wraps the HTTP transport (tests count requests with it).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
+}
+
+// Client is a store.Store backed by minio-go.
+type Client struct {
+	core minio.Core
+}
+
+var _ store.Store = (*Client)(nil)
+
+// New returns a client; it makes no request.
+func New(o Options) (*Client, error) {
+	u, err := url.Parse(o.Endpoint)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("endpoint %q: want http://host[:port] or https://host[:port]", o.Endpoint)
+	}
+	if u.Path != "" && u.Path != "/" {
+		return nil, fmt.Errorf("endpoint %q: must not have a path (bucket names go in buckets:)", o.Endpoint)
+	}
+	var rt http.RoundTripper
+	rt, err = transport(o)
+	if err != nil {
+		return nil, err
+	}
+	if o.WrapTransport != nil {
+		rt = o.WrapTransport(rt)
+	}
+	mc, err := minio.New(u.Host, &minio.Options{
+		Creds:     credentials.NewStaticV4(o.AccessKey, o.SecretKey, ""),
+		Secure:    u.Scheme == "https",
+		Region:    o.Region,
+		Transport: rt,
+		// Retries belong to pkg/retry, which knows which calls are safe to repeat.
+		MaxRetries: 1,
+		// Path style works everywhere, including MinIO behind a plain Service name.
+		BucketLookup: bucketLookup(u.Host),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("endpoint %q: %w", o.Endpoint, err)
+	}
+	return &Client{core: minio.Core{Client: mc}}, nil
+}
+
+// bucketLookup keeps minio-go's automatic choice (virtual host for AWS and GCS) and
+// path style elsewhere, where virtual hosts rarely resolve.
+func bucketLookup(host string) minio.BucketLookupType {
+	if strings.HasSuffix(host, "amazonaws.com") || strings.HasSuffix(host, "googleapis.com") {
+		return minio.BucketLookupAuto
+	}
+	return minio.BucketLookupPath
+}
+
+func transport(o Options) (*http.Transport, error) {
+	conns := o.MaxConns
+	if conns < 16 {
+		conns = 16
+	}
+	t := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          2 * conns,
+		MaxIdleConnsPerHost:   conns,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 2 * time.Minute,
+		ExpectContinueTimeout: time.Second,
+		// Objects are copied byte for byte; transparent gzip would change what we read.
+		DisableCompression: true,
+		TLSClientConfig:    &tls.Config{MinVersion: tls.VersionTLS12},
+	}
+	if o.CAFile != "" {
+		pem, err := os.ReadFile(o.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("caFile: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("caFile %s: no PEM certificate in it", o.CAFile)
+		}
+		t.TLSClientConfig.RootCAs = pool
+	}
+	return t, nil
+}
+
+const listPage = 1000
+
+// List pages through ListObjectsV2; S3 returns keys in ascending UTF-8 byte order.
+func (c *Client) List(ctx context.Context, bucket, startAfter string) iter.Seq2[store.Object, error] {
+	return func(yield func(store.Object, error) bool) {
+		token := ""
+		for {
+			if err := ctx.Err(); err != nil {
+				yield(store.Object{}, err)
+				return
+			}
+			res, err := c.core.ListObjectsV2(bucket, "", startAfter, token, "", listPage)
+			if err != nil {
+				yield(store.Object{}, wrap("list", bucket, "", err))
+				return
+			}
+			for _, o := range res.Contents {
+				if !yield(store.Object{Key: o.Key, Size: o.Size, ETag: trimETag(o.ETag), LastModified: o.LastModified}, nil) {
+					return
+				}
+			}
+			if !res.IsTruncated || res.NextContinuationToken == "" {
+				return
+			}
+			token = res.NextContinuationToken
+		}
+	}
+}
+
+func (c *Client) Get(ctx context.Context, bucket, key string, part int) (io.ReadCloser, store.ObjectMeta, error) {
+	body, info, h, err := c.core.GetObject(ctx, bucket, key, minio.GetObjectOptions{PartNumber: part})
+	if err != nil {
+		return nil, store.ObjectMeta{}, wrap("get", bucket, key, err)
+	}
+	m := meta(info, h)
+	if part > 0 {
+		m.PartSize = info.Size
+		// With partNumber the listing size is the part's; the whole object's size is in Content-Range.
+		if total, ok := totalFromContentRange(h.Get("Content-Range")); ok {
+			m.Size = total
+		}
+	}
+	return body, m, nil
+}
+
+func (c *Client) Stat(ctx context.Context, bucket, key string) (store.ObjectMeta, error) {
+	info, err := c.core.StatObject(ctx, bucket, key, minio.StatObjectOptions{})
+	if err != nil {
+		return store.ObjectMeta{}, wrap("head", bucket, key, err)
+	}
+	return meta(info, http.Header(info.Metadata)), nil
+}
+
+func (c *Client) Tags(ctx context.Context, bucket, key string) (map[string]string, error) {
+	t, err := c.core.GetObjectTagging(ctx, bucket, key, minio.GetObjectTaggingOptions{})
+	if err != nil {
+		return nil, wrap("tag", bucket, key, err)
+	}
+	return t.ToMap(), nil
+}
+
+func (c *Client) Put(ctx context.Context, bucket, key string, body io.Reader, size int64, md5 []byte, h store.Header) (string, error) {
+	opts, err := putOptions(h)
+	if err != nil {
+		return "", &store.Error{Op: "put", Bucket: bucket, Key: key, Err: err}
+	}
+	info, err := c.core.PutObject(ctx, bucket, key, body, size, b64(md5), "", opts)
+	if err != nil {
+		return "", wrap("put", bucket, key, err)
+	}
+	return trimETag(info.ETag), nil
+}
+
+func (c *Client) CreateMultipart(ctx context.Context, bucket, key string, h store.Header) (string, error) {
+	opts, err := putOptions(h)
+	if err != nil {
+		return "", &store.Error{Op: "multipart", Bucket: bucket, Key: key, Err: err}
+	}
+	id, err := c.core.NewMultipartUpload(ctx, bucket, key, opts)
+	if err != nil {
+		return "", wrap("multipart", bucket, key, err)
+	}
+	return id, nil
+}
+
+func (c *Client) UploadPart(ctx context.Context, bucket, key, uploadID string, number int, body io.Reader, size int64, md5 []byte) (string, error) {
+	p, err := c.core.PutObjectPart(ctx, bucket, key, uploadID, number, body, size, minio.PutObjectPartOptions{
+		Md5Base64:            b64(md5),
+		DisableContentSha256: true,
+	})
+	if err != nil {
+		return "", wrap("multipart", bucket, key, err)
+	}
+	return trimETag(p.ETag), nil
+}
+
+func (c *Client) CompleteMultipart(ctx context.Context, bucket, key, uploadID string, parts []store.Part) (string, error) {
+	cp := make([]minio.CompletePart, len(parts))
+	for i, p := range parts {
+		cp[i] = minio.CompletePart{PartNumber: p.Number, ETag: p.ETag}
+	}
+	info, err := c.core.CompleteMultipartUpload(ctx, bucket, key, uploadID, cp, minio.PutObjectOptions{})
+	if err != nil {
+		return "", wrap("multipart", bucket, key, err)
+	}
+	return trimETag(info.ETag), nil
+}
+
+func (c *Client) AbortMultipart(ctx context.Context, bucket, key, uploadID string) error {
+	err := c.core.AbortMultipartUpload(ctx, bucket, key, uploadID)
+	if err != nil && minio.ToErrorResponse(err).Code == "NoSuchUpload" {
+		return nil
+	}
+	if err != nil {
+		return wrap("multipart", bucket, key, err)
+	}
+	return nil
+}
+
+func (c *Client) ListUploads(ctx context.Context, bucket, prefix string) ([]store.Upload, error) {
+	var out []store.Upload
+	keyMarker, idMarker := "", ""
+	for {
+		res, err := c.core.ListMultipartUploads(ctx, bucket, prefix, keyMarker, idMarker, "", 1000)
+		if err != nil {
+			return nil, wrap("multipart", bucket, "", err)
+		}
+		for _, u := range res.Uploads {
+			out = append(out, store.Upload{Key: u.Key, UploadID: u.UploadID})
+		}
+		if !res.IsTruncated {
+			return out, nil
+		}
+		keyMarker, idMarker = res.NextKeyMarker, res.NextUploadIDMarker
+	}
+}
+
+func (c *Client) BucketExists(ctx context.Context, bucket string) (bool, error) {
+	ok, err := c.core.BucketExists(ctx, bucket)
+	if err != nil {
+		return false, wrap("bucket", bucket, "", err)
+	}
+	return ok, nil
+}
+
+func putOptions(h store.Header) (minio.PutObjectOptions, error) {
+	o := minio.PutObjectOptions{
+		ContentType:        h.ContentType,
+		ContentEncoding:    h.ContentEncoding,
+		CacheControl:       h.CacheControl,
+		ContentDisposition: h.ContentDisposition,
+		ContentLanguage:    h.ContentLanguage,
+		UserMetadata:       h.UserMetadata,
+		UserTags:           h.Tags,
+		// Content-MD5 already proves the body; a SHA-256 of it would cost a second hash pass.
+		DisableContentSha256: true,
+	}
+	if o.ContentType == "" {
+		// minio-go would otherwise send application/octet-stream, which is what S3 assumes anyway.
+		o.ContentType = "application/octet-stream"
+	}
+	if len(h.Tags) > 0 {
+		if _, err := tags.NewTags(h.Tags, true); err != nil {
+			return o, fmt.Errorf("tags: %w", err)
+		}
+	}
+	return o, nil
+}
+
+func meta(info minio.ObjectInfo, h http.Header) store.ObjectMeta {
+	m := store.ObjectMeta{
+		Object: store.Object{Key: info.Key, Size: info.Size, ETag: trimETag(info.ETag), LastModified: info.LastModified},
+		Header: store.Header{
+			ContentType:        h.Get("Content-Type"),
+			ContentEncoding:    h.Get("Content-Encoding"),
+			CacheControl:       h.Get("Cache-Control"),
+			ContentDisposition: h.Get("Content-Disposition"),
+			ContentLanguage:    h.Get("Content-Language"),
+		},
+		TagCount: info.UserTagCount,
+	}
+	if n := h.Get("X-Amz-Mp-Parts-Count"); n != "" {
+		fmt.Sscan(n, &m.PartsCount)
+	}
+	for k, v := range h {
+		lk := strings.ToLower(k)
+		if strings.HasPrefix(lk, "x-amz-meta-") && len(v) > 0 {
+			if m.UserMetadata == nil {
+				m.UserMetadata = map[string]string{}
+			}
+			m.UserMetadata[strings.TrimPrefix(lk, "x-amz-meta-")] = v[0]
+		}
+	}
+	return m
+}
+
+func totalFromContentRange(cr string) (int64, bool) {
+	// bytes 0-5242879/12582912
+	i := strings.LastIndexByte(cr, '/')
+	if i < 0 || cr[i+1:] == "*" {
+		return 0, false
+	}
+	var n int64
+	if _, err := fmt.Sscan(cr[i+1:], &n); err != nil {
+		return 0, false
+	}
+	return n, true
+}
+
+func trimETag(e string) string { return strings.Trim(e, `"`) }
+
+func b64(md5 []byte) string {
+	if len(md5) == 0 {
+		return ""
+	}
+	return base64.StdEncoding.EncodeToString(md5)
+}
+
+// wrap turns a minio-go error into a store.Error that keeps the service's status and code.
+func wrap(op, bucket, key string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &store.Error{Op: op, Bucket: bucket, Key: key, Err: err}
+	}
+	r := minio.ToErrorResponse(err)
+	e := &store.Error{Op: op, Bucket: bucket, Key: key, Status: r.StatusCode, Code: r.Code, Err: err}
+	if r.Code == "NoSuchKey" {
+		e.Err = fmt.Errorf("%w: %s", store.ErrNotFound, r.Message)
+	} else if r.Message != "" {
+		e.Err = errors.New(r.Message)
+	}
+	if r.StatusCode == 0 {
+		e.Err = err
+	}
+	return e
+}

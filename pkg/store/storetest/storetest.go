@@ -1,0 +1,186 @@
+// Package storetest is the suite of S3 behaviours the copier relies on; every store.Store
+// implementation runs it against a real server.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
+)
+
+// Run checks s against the behaviours in this file; bucket must exist and be empty.
+func Run(t *testing.T, s store.Store, bucket string) {
+	ctx := context.Background()
+	put := func(t *testing.T, key string, body []byte, h store.Header) string {
+		t.Helper()
+		sum := md5.Sum(body)
+		etag, err := s.Put(ctx, bucket, key, bytes.NewReader(body), int64(len(body)), sum[:], h)
+		if err != nil {
+			t.Fatalf("put %q: %v", key, err)
+		}
+		return etag
+	}
+
+	t.Run("ListingIsInByteOrderAndResumesAfterAKey", func(t *testing.T) {
+		// No "a" beside "a/b": MinIO keeps objects as folders and cannot hold both.
+		keys := []string{"a", "b/c", "a b", "a+b", "a%b", "a?b", "a#b", "é", "Z", "z", "漢字", "dir/", "0"}
+		for _, k := range keys {
+			put(t, "order/"+k, []byte(k), store.Header{})
+		}
+		var got []string
+		for o, err := range s.List(ctx, bucket, "") {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.HasPrefix(o.Key, "order/") {
+				got = append(got, strings.TrimPrefix(o.Key, "order/"))
+			}
+		}
+		want := slices.Clone(keys)
+		slices.Sort(want) // Go compares strings bytewise, as S3 orders keys
+		if !slices.Equal(got, want) {
+			t.Fatalf("listing order\n got %q\nwant %q", got, want)
+		}
+		var after []string
+		for o, err := range s.List(ctx, bucket, "order/a+b") {
+			if err != nil {
+				t.Fatal(err)
+			}
+			after = append(after, strings.TrimPrefix(o.Key, "order/"))
+		}
+		if len(after) == 0 || after[0] <= "a+b" {
+			t.Fatalf("listing after %q starts at %q", "a+b", after)
+		}
+	})
+
+	t.Run("SinglePartETagIsTheMD5AndContentMD5IsEnforced", func(t *testing.T) {
+		body := []byte("hello recordings")
+		etag := put(t, "md5/ok", body, store.Header{})
+		if etag != fmt.Sprintf("%x", md5.Sum(body)) {
+			t.Fatalf("ETag %s is not the MD5 of the body", etag)
+		}
+		wrong := md5.Sum([]byte("other"))
+		_, err := s.Put(ctx, bucket, "md5/bad", bytes.NewReader(body), int64(len(body)), wrong[:], store.Header{})
+		var se *store.Error
+		if !errors.As(err, &se) || se.Code != "BadDigest" {
+			t.Fatalf("a wrong Content-MD5 gave %v; want BadDigest", err)
+		}
+		if _, err := s.Stat(ctx, bucket, "md5/bad"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("the refused object is visible: %v", err)
+		}
+	})
+
+	t.Run("MultipartETagFollowsThePartBoundaries", func(t *testing.T) {
+		const part = 5 << 20
+		body := make([]byte, 2*part+1234)
+		rand.NewChaCha8([32]byte{1}).Read(body)
+		id, err := s.CreateMultipart(ctx, bucket, "mp/obj", store.Header{ContentType: "application/x-mob"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var parts []store.Part
+		sums := md5.New()
+		for i, off := 1, 0; off < len(body); i, off = i+1, off+part {
+			chunk := body[off:min(off+part, len(body))]
+			sum := md5.Sum(chunk)
+			sums.Write(sum[:])
+			etag, err := s.UploadPart(ctx, bucket, "mp/obj", id, i, bytes.NewReader(chunk), int64(len(chunk)), sum[:])
+			if err != nil {
+				t.Fatal(err)
+			}
+			parts = append(parts, store.Part{Number: i, ETag: etag})
+		}
+		etag, err := s.CompleteMultipart(ctx, bucket, "mp/obj", id, parts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("%x-3", sums.Sum(nil)); etag != want {
+			t.Fatalf("multipart ETag %s; want %s", etag, want)
+		}
+		rc, m, err := s.Get(ctx, bucket, "mp/obj", 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(rc)
+		rc.Close()
+		if m.PartsCount != 3 || m.PartSize != part || m.Size != int64(len(body)) || !bytes.Equal(got, body[part:2*part]) {
+			t.Fatalf("part 2: parts %d, part size %d, size %d, %d bytes read", m.PartsCount, m.PartSize, m.Size, len(got))
+		}
+	})
+
+	t.Run("AbortedUploadLeavesNothing", func(t *testing.T) {
+		id, err := s.CreateMultipart(ctx, bucket, "mp/aborted", store.Header{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.UploadPart(ctx, bucket, "mp/aborted", id, 1, strings.NewReader("x"), 1, nil); err != nil {
+			t.Fatal(err)
+		}
+		// MinIO lists uploads by a prefix only when it is a whole key, which is how
+		// the copier asks.
+		ups, err := s.ListUploads(ctx, bucket, "mp/aborted")
+		if err != nil || !slices.Contains(ups, store.Upload{Key: "mp/aborted", UploadID: id}) {
+			t.Fatalf("upload in progress not listed: %v %v", ups, err)
+		}
+		if err := s.AbortMultipart(ctx, bucket, "mp/aborted", id); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AbortMultipart(ctx, bucket, "mp/aborted", id); err != nil {
+			t.Fatalf("aborting twice: %v", err)
+		}
+		if ups, _ := s.ListUploads(ctx, bucket, ""); len(ups) != 0 {
+			t.Fatalf("uploads left: %v", ups)
+		}
+	})
+
+	t.Run("HeadersMetadataAndTagsRoundTrip", func(t *testing.T) {
+		h := store.Header{
+			ContentType: "text/css", ContentEncoding: "gzip", CacheControl: "max-age=2628000, immutable, private",
+			ContentDisposition: `attachment; filename="a.css"`, UserMetadata: map[string]string{"project-id": "7"},
+			Tags: map[string]string{"retention": "default", "to_delete_in_days": "30"},
+		}
+		// Not gzip data, on purpose: the store must pass bytes through untouched.
+		put(t, "hdr/a.css", []byte("not really gzip"), h)
+		rc, m, err := s.Get(ctx, bucket, "hdr/a.css", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil || string(got) != "not really gzip" {
+			t.Fatalf("body %q, %v: bytes were changed on the way", got, err)
+		}
+		tags, err := s.Tags(ctx, bucket, "hdr/a.css")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Header.Tags = tags
+		if fmt.Sprint(m.Header) != fmt.Sprint(h) || m.TagCount != 2 {
+			t.Fatalf("header\n got %+v (tag count %d)\nwant %+v", m.Header, m.TagCount, h)
+		}
+	})
+
+	t.Run("ErrorsCarryTheServiceCode", func(t *testing.T) {
+		if _, _, err := s.Get(ctx, bucket, "no/such/key", 0); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("missing key: %v; want ErrNotFound", err)
+		}
+		var se *store.Error
+		for _, err := range s.List(ctx, "no-such-bucket-here", "") {
+			if !errors.As(err, &se) || se.Code != "NoSuchBucket" || se.Status != 404 {
+				t.Fatalf("missing bucket: %v; want NoSuchBucket", err)
+			}
+		}
+		if ok, err := s.BucketExists(ctx, "no-such-bucket-here"); ok || err != nil {
+			t.Fatalf("BucketExists of a missing bucket: %v, %v", ok, err)
+		}
+	})
+}
