@@ -1,0 +1,75 @@
+// Package checkpoint keeps how far each bucket pair's copy has got, so a restart resumes.
+package checkpoint
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Version is the layout of State; a file of another version is not trusted.
+const Version = 1
+
+// State is one bucket pair's progress.
+type State struct {
+	Version int    `json:"version"`
+	Source  string `json:"source"`      // source bucket
+	Dest    string `json:"destination"` // destination bucket
+	Shard   string `json:"shard,omitempty"`
+
+	// Watermark is the largest key below which (inclusive) every object of the current
+	// pass is done; a restart lists from there. Empty: the pass starts at the beginning.
+	Watermark string `json:"watermark"`
+	// PassStarted is when the pass in progress began; zero when none is in progress.
+	PassStarted time.Time `json:"passStarted,omitzero"`
+	// LastComplete is when a pass last finished with every object in place.
+	LastComplete time.Time `json:"lastComplete,omitzero"`
+
+	// Failed holds keys that failed after retries, with the last error; they are retried
+	// at the end of a pass and by the next run.
+	Failed map[string]string `json:"failed,omitempty"`
+	// Uploads are multipart uploads started on the destination and not yet completed
+	// or aborted, by key: recorded before the first part, so a restart after a crash
+	// aborts them instead of leaving them billed.
+	Uploads map[string]string `json:"uploads,omitempty"`
+
+	Copied      int64 `json:"copied"`
+	CopiedBytes int64 `json:"copiedBytes"`
+	Skipped     int64 `json:"skipped"`
+	Conflicts   int64 `json:"conflicts"`
+
+	SavedAt time.Time `json:"savedAt,omitzero"`
+}
+
+// Store keeps States by name. Implementations make Save atomic: a crash during Save
+// leaves the previous State readable.
+type Store interface {
+	// Load returns the State saved under name, or a zero State when there is none.
+	// A State that cannot be decoded is ErrCorrupt, with the reason.
+	Load(ctx context.Context, name string) (*State, error)
+	Save(ctx context.Context, name string, s *State) error
+}
+
+// ErrCorrupt says a saved State could not be read back.
+var ErrCorrupt = errors.New("checkpoint is unreadable")
+
+// Decode parses a saved State.
+func Decode(data []byte) (*State, error) {
+	var s State
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if s.Version != Version {
+		return nil, fmt.Errorf("%w: version %d, want %d", ErrCorrupt, s.Version, Version)
+	}
+	return &s, nil
+}
+
+// Encode is the inverse of Decode.
+func Encode(s *State) ([]byte, error) {
+	c := *s
+	c.Version = Version
+	return json.MarshalIndent(&c, "", "  ")
+}

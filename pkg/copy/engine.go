@@ -1,0 +1,534 @@
+package copy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"sort"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/checkpoint"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/retry"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
+)
+
+// Pair is one source bucket and the destination bucket it is copied to.
+type Pair struct {
+	Source, Dest string
+}
+
+// Options tune an Engine; zero values get sensible defaults.
+type Options struct {
+	Workers         int           // objects copied at once (default 16)
+	Shard           Shard         // this process's share of the keys
+	CheckpointEvery time.Duration // default 2s
+	// Grace is how long in-flight objects may finish after ctx is cancelled (SIGTERM)
+	// before they are aborted. Default 30s.
+	Grace    time.Duration
+	Retry    retry.Policy // per object; default retry.Default
+	Log      *zap.Logger
+	Observer Observer
+}
+
+// Engine copies bucket pairs from Src to Dst.
+type Engine struct {
+	Src, Dst    store.Store
+	Checkpoints checkpoint.Dir
+	Opt         Options
+}
+
+// Result is what one pair's run achieved.
+type Result struct {
+	Pair
+	Copied, Skipped int64
+	Bytes           int64
+	Conflicts       []string          // keys left alone: the destination's is newer and different
+	Failed          map[string]string // key -> last error, after retries
+	Interrupted     bool              // stopped by ctx before the pass ended
+}
+
+// OK tells whether every object of the pair is in place.
+func (r Result) OK() bool { return len(r.Failed) == 0 && len(r.Conflicts) == 0 && !r.Interrupted }
+
+func (e *Engine) defaults() Options {
+	o := e.Opt
+	if o.Workers <= 0 {
+		o.Workers = 16
+	}
+	if o.CheckpointEvery <= 0 {
+		o.CheckpointEvery = 2 * time.Second
+	}
+	if o.Grace <= 0 {
+		o.Grace = 30 * time.Second
+	}
+	if o.Retry.Attempts == 0 {
+		o.Retry = retry.Default
+	}
+	if o.Log == nil {
+		o.Log = zap.NewNop()
+	}
+	if o.Observer == nil {
+		o.Observer = Observers{}
+	}
+	return o
+}
+
+// CheckpointName is the name of a pair's checkpoint in the state folder.
+func CheckpointName(p Pair, s Shard) string {
+	n := p.Source + "--" + p.Dest
+	if s.Count > 1 {
+		n += "--shard-" + s.String()
+	}
+	return n
+}
+
+// Run copies every pair, one after another, each with the whole worker pool. When ctx
+// is cancelled it stops taking work, lets in-flight objects finish within the grace
+// period, writes the checkpoints and returns the results so far with Interrupted set.
+func (e *Engine) Run(ctx context.Context, pairs []Pair) ([]Result, error) {
+	var out []Result
+	for _, p := range pairs {
+		r, err := e.runPair(ctx, p)
+		out = append(out, r)
+		if err != nil {
+			return out, err
+		}
+		if r.Interrupted {
+			break
+		}
+	}
+	return out, nil
+}
+
+// pairRun is the state of one pair's pass, shared by the lister, the workers and the
+// checkpointer.
+type pairRun struct {
+	e    *Engine
+	o    Options
+	pair Pair
+	name string
+	mark *watermark
+	tags *checkpoint.ETagMap
+
+	mu     sync.Mutex // guards state and res
+	state  *checkpoint.State
+	res    Result
+	saveMu sync.Mutex // one checkpoint write at a time
+}
+
+func (e *Engine) runPair(ctx context.Context, p Pair) (Result, error) {
+	o := e.defaults()
+	name := CheckpointName(p, o.Shard)
+	state, err := e.Checkpoints.Load(ctx, name)
+	if errors.Is(err, checkpoint.ErrCorrupt) {
+		// The merge-join makes a fresh start correct, only slower.
+		o.Log.Warn("checkpoint unreadable; starting this bucket over (objects already copied are skipped)",
+			zap.String("bucket", p.Source), zap.Error(err))
+		state, err = &checkpoint.State{Version: checkpoint.Version}, nil
+	}
+	if err != nil {
+		return Result{Pair: p}, err
+	}
+	tags, err := e.Checkpoints.OpenETagMap(name)
+	if err != nil {
+		return Result{Pair: p}, err
+	}
+	defer tags.Close()
+	state.Source, state.Dest, state.Shard = p.Source, p.Dest, o.Shard.String()
+	if state.PassStarted.IsZero() {
+		state.Watermark = ""
+		state.PassStarted = time.Now().UTC()
+	}
+	r := &pairRun{e: e, o: o, pair: p, name: name, state: state, tags: tags,
+		mark: newWatermark(state.Watermark, 64*o.Workers+1024),
+		res:  Result{Pair: p, Failed: map[string]string{}}}
+	if err := r.abortLeftovers(ctx); err != nil {
+		return r.res, err
+	}
+	o.Observer.PassStarted(p.Source, state.Watermark)
+	if state.Watermark != "" {
+		o.Log.Info("resuming", zap.String("bucket", p.Source), zap.String("after", state.Watermark))
+	}
+	err = r.pass(ctx)
+	return r.res, err
+}
+
+// abortLeftovers aborts the multipart uploads an earlier run journaled and did not end.
+// The journal holds the key before the upload exists, so the uploads are looked up by
+// key: one created just before a crash has an ID nobody wrote down.
+func (r *pairRun) abortLeftovers(ctx context.Context) error {
+	for key := range r.state.Uploads {
+		ups, err := r.e.Dst.ListUploads(ctx, r.pair.Dest, key)
+		if err != nil {
+			return fmt.Errorf("look for uploads left by an earlier run under %s/%s: %w", r.pair.Dest, key, err)
+		}
+		for _, u := range ups {
+			if u.Key != key {
+				continue
+			}
+			if err := r.e.Dst.AbortMultipart(ctx, r.pair.Dest, key, u.UploadID); err != nil {
+				return fmt.Errorf("abort the upload of %s/%s left by an earlier run: %w", r.pair.Dest, key, err)
+			}
+			r.o.Log.Info("aborted an upload left by an earlier run", zap.String("bucket", r.pair.Dest), zap.String("key", key))
+		}
+		delete(r.state.Uploads, key)
+	}
+	return nil
+}
+
+type job struct {
+	obj  store.Object
+	slot *slot
+}
+
+// pass runs the listing, the workers and the checkpointer until the listing is done or
+// ctx is cancelled.
+func (r *pairRun) pass(ctx context.Context) error {
+	// Workers get their own context: cancelling ctx stops the lister at once, while
+	// in-flight objects get the grace period to finish.
+	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	stopGrace := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(r.o.Grace, cancelWork)
+		<-workCtx.Done()
+		t.Stop()
+	})
+	defer stopGrace()
+
+	jobs := make(chan job, r.o.Workers)
+	var wg sync.WaitGroup
+	for range r.o.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				if ctx.Err() != nil {
+					// Stopping: queued objects are not started. Their slots stay
+					// open, so the watermark stays below them and the next run
+					// copies them.
+					continue
+				}
+				r.work(workCtx, j)
+			}
+		}()
+	}
+	ticker := time.NewTicker(r.o.CheckpointEvery)
+	tickDone := make(chan struct{})
+	var tickWG sync.WaitGroup
+	tickWG.Add(1)
+	go func() {
+		defer tickWG.Done()
+		for {
+			select {
+			case <-ticker.C:
+				if err := r.save(ctx); err != nil {
+					r.o.Log.Error("checkpoint", zap.Error(err))
+				}
+			case <-tickDone:
+				return
+			}
+		}
+	}()
+
+	listErr := r.list(ctx, jobs)
+	close(jobs)
+	wg.Wait()
+	ticker.Stop()
+	close(tickDone)
+	tickWG.Wait()
+
+	interrupted := ctx.Err() != nil
+	if listErr != nil && !interrupted {
+		// The listing failed for good (after retries): keep the watermark for the next run.
+		if err := r.save(context.WithoutCancel(ctx)); err != nil {
+			r.o.Log.Error("checkpoint", zap.Error(err))
+		}
+		r.o.Observer.PassEnded(r.pair.Source, false)
+		return listErr
+	}
+	if !interrupted {
+		r.retryFailed(workCtx)
+	}
+	r.finish(interrupted)
+	if err := r.save(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+	r.o.Observer.PassEnded(r.pair.Source, r.res.OK())
+	return nil
+}
+
+// list merge-joins both listings from the watermark and hands copies to the workers.
+func (r *pairRun) list(ctx context.Context, jobs chan<- job) error {
+	src := r.owned(prefetch(ctx, r.e.Src.List(ctx, r.pair.Source, r.state.Watermark)))
+	dst := r.owned(prefetch(ctx, r.e.Dst.List(ctx, r.pair.Dest, r.state.Watermark)))
+	err := Join(src, dst, r.same, func(a Action) error {
+		r.o.Observer.Listed(r.pair.Source, a.Src)
+		switch a.Kind {
+		case ActSkip:
+			r.mark.skip(a.Src.Key)
+			r.record(a.Src.Key, Skipped, a.Src.Size, nil)
+		case ActConflict:
+			r.mark.skip(a.Src.Key)
+			r.o.Log.Warn("conflict: the destination holds a newer, different object; left alone",
+				zap.String("bucket", r.pair.Dest), zap.String("key", a.Src.Key))
+			r.record(a.Src.Key, Conflict, a.Src.Size, nil)
+		case ActCopy:
+			s := r.mark.begin(a.Src.Key)
+			select {
+			case jobs <- job{obj: a.Src, slot: s}:
+			case <-ctx.Done():
+				return ctx.Err() // s stays open: the watermark must not pass it
+			}
+		}
+		return ctx.Err()
+	}, nil)
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// same recognises equal objects from the listings alone, including copies whose
+// destination ETag differs by nature (recorded in the ETag map when they were made).
+func (r *pairRun) same(src, dst store.Object) bool {
+	return SameByListing(src, dst) || (src.Size == dst.Size && r.tags.Same(src.Key, src.ETag, dst.ETag))
+}
+
+func (r *pairRun) owned(seq iter.Seq2[store.Object, error]) iter.Seq2[store.Object, error] {
+	if r.o.Shard.Count <= 1 {
+		return seq
+	}
+	return func(yield func(store.Object, error) bool) {
+		for o, err := range seq {
+			if err != nil || r.o.Shard.Owns(o.Key) {
+				if !yield(o, err) {
+					return
+				}
+			}
+		}
+	}
+}
+
+func (r *pairRun) work(ctx context.Context, j job) {
+	defer r.mark.finish(j.slot)
+	r.o.Observer.InFlight(1)
+	defer r.o.Observer.InFlight(-1)
+	c, err := r.copyOne(ctx, j.obj)
+	switch {
+	case errors.Is(err, errGone):
+		r.record(j.obj.Key, Skipped, 0, nil)
+	case err != nil:
+		r.record(j.obj.Key, Failed, j.obj.Size, err)
+	default:
+		r.record(j.obj.Key, Copied, c.bytes, nil)
+	}
+}
+
+// copyOne copies an object with retries and remembers a destination ETag that differs
+// from the source's, so later runs recognise the copy.
+func (r *pairRun) copyOne(ctx context.Context, obj store.Object) (copied, error) {
+	oc := &objectCopier{src: r.e.Src, dst: r.e.Dst, srcBkt: r.pair.Source, dstBkt: r.pair.Dest, journal: r}
+	var c copied
+	err := r.o.Retry.Do(ctx, func(ctx context.Context) error {
+		var err error
+		c, err = oc.copy(ctx, obj)
+		return err
+	})
+	if err != nil {
+		return c, err
+	}
+	if c.dstETag != c.srcETag {
+		if err := r.tags.Record(obj.Key, c.srcETag, c.dstETag); err != nil {
+			return c, fmt.Errorf("remember the ETag of %s/%s: %w", r.pair.Dest, obj.Key, err)
+		}
+	}
+	return c, nil
+}
+
+func (r *pairRun) record(key string, out Outcome, bytes int64, err error) {
+	r.mu.Lock()
+	switch out {
+	case Copied:
+		r.res.Copied++
+		r.res.Bytes += bytes
+		r.state.Copied++
+		r.state.CopiedBytes += bytes
+		delete(r.state.Failed, key)
+		delete(r.res.Failed, key)
+	case Skipped:
+		r.res.Skipped++
+		r.state.Skipped++
+		delete(r.state.Failed, key)
+		delete(r.res.Failed, key)
+	case Conflict:
+		r.res.Conflicts = append(r.res.Conflicts, key)
+		r.state.Conflicts++
+	case Failed:
+		if r.state.Failed == nil {
+			r.state.Failed = map[string]string{}
+		}
+		r.state.Failed[key] = err.Error()
+		r.res.Failed[key] = err.Error()
+	}
+	r.mu.Unlock()
+	if out == Failed {
+		r.o.Log.Warn("object failed after retries", zap.String("bucket", r.pair.Source), zap.String("key", key), zap.Error(err))
+	}
+	r.o.Observer.Finished(r.pair.Source, key, out, bytes, err)
+}
+
+// retryFailed gives every key that failed, in this run or an earlier one, one more
+// round now that the rest is done.
+func (r *pairRun) retryFailed(ctx context.Context) {
+	r.mu.Lock()
+	keys := make([]string, 0, len(r.state.Failed))
+	for k := range r.state.Failed {
+		keys = append(keys, k)
+	}
+	r.mu.Unlock()
+	sort.Strings(keys)
+	for _, k := range keys {
+		if ctx.Err() != nil {
+			return
+		}
+		src, err := r.e.Src.Stat(ctx, r.pair.Source, k)
+		if errors.Is(err, store.ErrNotFound) {
+			r.record(k, Skipped, 0, nil)
+			continue
+		}
+		if err != nil {
+			r.record(k, Failed, 0, err)
+			continue
+		}
+		var dstp *store.Object
+		if dst, err := r.e.Dst.Stat(ctx, r.pair.Dest, k); err == nil {
+			dstp = &dst.Object
+		}
+		src.Key = k
+		switch a := Decide(src.Object, dstp, r.same); a.Kind {
+		case ActSkip:
+			r.record(k, Skipped, src.Size, nil)
+		case ActConflict:
+			r.record(k, Conflict, src.Size, nil)
+		default:
+			c, err := r.copyOne(ctx, src.Object)
+			if err != nil {
+				r.record(k, Failed, src.Size, err)
+			} else {
+				r.record(k, Copied, c.bytes, nil)
+			}
+		}
+	}
+}
+
+// finish closes the pass in the state: a pass that reached the end starts over next
+// time (new objects may land anywhere in the key space); an interrupted one resumes.
+func (r *pairRun) finish(interrupted bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.res.Interrupted = interrupted
+	if interrupted {
+		return
+	}
+	r.state.Watermark = ""
+	r.state.PassStarted = time.Time{}
+	if len(r.state.Failed) == 0 && len(r.res.Conflicts) == 0 {
+		r.state.LastComplete = time.Now().UTC()
+	}
+}
+
+func (r *pairRun) save(ctx context.Context) error {
+	r.saveMu.Lock()
+	defer r.saveMu.Unlock()
+	r.mu.Lock()
+	if !r.state.PassStarted.IsZero() {
+		r.state.Watermark = r.mark.get()
+	}
+	r.state.SavedAt = time.Now().UTC()
+	snap := *r.state
+	snap.Failed = cloneMap(r.state.Failed)
+	snap.Uploads = cloneMap(r.state.Uploads)
+	r.mu.Unlock()
+	if err := r.e.Checkpoints.Save(ctx, r.name, &snap); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", r.name, err)
+	}
+	r.o.Observer.Checkpointed(r.pair.Source, snap.SavedAt)
+	return nil
+}
+
+// uploadStarting writes the checkpoint before the upload is created, so that a crash at
+// any later instant leaves a record of it.
+func (r *pairRun) uploadStarting(key string) error {
+	r.mu.Lock()
+	if r.state.Uploads == nil {
+		r.state.Uploads = map[string]string{}
+	}
+	r.state.Uploads[key] = ""
+	r.mu.Unlock()
+	return r.save(context.Background())
+}
+
+// uploadCreated notes the ID for the log of a later run; it needs no write of its own.
+func (r *pairRun) uploadCreated(key, id string) {
+	r.mu.Lock()
+	if _, ok := r.state.Uploads[key]; ok {
+		r.state.Uploads[key] = id
+	}
+	r.mu.Unlock()
+}
+
+func (r *pairRun) uploadEnded(key string) {
+	r.mu.Lock()
+	delete(r.state.Uploads, key)
+	r.mu.Unlock()
+}
+
+func cloneMap(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+// prefetch runs a listing ahead of its consumer, so listing latency overlaps copying.
+func prefetch(ctx context.Context, seq iter.Seq2[store.Object, error]) iter.Seq2[store.Object, error] {
+	return func(yield func(store.Object, error) bool) {
+		type item struct {
+			o   store.Object
+			err error
+		}
+		ctx, cancel := context.WithCancel(ctx)
+		ch := make(chan item, 2000)
+		g, ctx := errgroup.WithContext(ctx)
+		g.Go(func() error {
+			defer close(ch)
+			for o, err := range seq {
+				select {
+				case ch <- item{o, err}:
+				case <-ctx.Done():
+					return nil
+				}
+				if err != nil {
+					return nil
+				}
+			}
+			return nil
+		})
+		defer g.Wait()
+		defer cancel()
+		for it := range ch {
+			if !yield(it.o, it.err) {
+				return
+			}
+		}
+	}
+}

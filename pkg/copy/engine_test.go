@@ -1,0 +1,318 @@
+package copy_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+
+	"github.com/openreplay-migrator/openreplay-migrator/internal/seed"
+	"github.com/openreplay-migrator/openreplay-migrator/internal/testenv"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/checkpoint"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/copy"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/retry"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/s3"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/verify"
+)
+
+// small is an OpenReplay-like set that still has multipart recordings and odd keys.
+var small = seed.Spec{Sessions: 30, Assets: 20, Sourcemaps: 5, LargeEvery: 15, LargeMax: 12 << 20, Odd: true, Seed: 42}
+
+var pairs = []copy.Pair{
+	{Source: seed.Recordings, Dest: "openreplay-recordings"},
+	{Source: seed.Assets, Dest: "openreplay-assets"},
+	{Source: seed.Sourcemaps, Dest: "openreplay-sourcemaps"},
+}
+
+type rig struct {
+	src, dst       *testenv.MinIO
+	srcReq, dstReq *testenv.Requests
+	srcS, dstS     store.Store
+	state          checkpoint.Dir
+}
+
+func newRig(t *testing.T, spec seed.Spec) *rig {
+	t.Helper()
+	r := &rig{src: testenv.StartMinIO(t), dst: testenv.StartMinIO(t), srcReq: testenv.NewRequests(), dstReq: testenv.NewRequests()}
+	r.src.MakeBuckets(seed.Recordings, seed.Assets, seed.Sourcemaps)
+	if _, err := seed.Write(context.Background(), r.src.Client(), seed.Plan(spec), 8); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pairs {
+		r.dst.MakeBuckets(p.Dest)
+	}
+	r.srcS = client(t, r.src, r.srcReq)
+	r.dstS = client(t, r.dst, r.dstReq)
+	r.state = checkpoint.Dir(t.TempDir())
+	return r
+}
+
+func client(t *testing.T, m *testenv.MinIO, req *testenv.Requests) store.Store {
+	t.Helper()
+	c, err := s3.New(s3.Options{Endpoint: m.Endpoint, AccessKey: m.AccessKey, SecretKey: m.SecretKey, Region: "us-east-1", WrapTransport: req.Wrap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (r *rig) engine(opt copy.Options) *copy.Engine {
+	if opt.Workers == 0 {
+		opt.Workers = 8
+	}
+	if opt.Retry.Attempts == 0 {
+		opt.Retry = retry.Policy{Attempts: 4, Base: time.Millisecond, Max: 10 * time.Millisecond}
+	}
+	return &copy.Engine{Src: r.srcS, Dst: r.dstS, Checkpoints: r.state, Opt: opt}
+}
+
+func run(t *testing.T, e *copy.Engine) []copy.Result {
+	t.Helper()
+	res, err := e.Run(context.Background(), pairs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func total(res []copy.Result) (copied, skipped int64) {
+	for _, r := range res {
+		copied += r.Copied
+		skipped += r.Skipped
+	}
+	return
+}
+
+func TestCopyKeepsBytesHeadersTagsAndETags(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, small)
+	res := run(t, r.engine(copy.Options{}))
+	for _, x := range res {
+		if !x.OK() {
+			t.Fatalf("%s: not OK: failed %v conflicts %v", x.Source, x.Failed, x.Conflicts)
+		}
+	}
+	for _, p := range pairs {
+		testenv.AssertSame(t, r.src, p.Source, r.dst, p.Dest, true)
+		testenv.AssertNoUploads(t, r.dst, p.Dest)
+	}
+	// The data set must really exercise the hard cases, or this test proves little.
+	snap := r.src.Snapshot(seed.Recordings)
+	multipart, tagged := 0, 0
+	for _, s := range snap {
+		if strings.Contains(s.ETag, "-") {
+			multipart++
+		}
+		if s.Tags["retention"] == "default" {
+			tagged++
+		}
+	}
+	if multipart == 0 || tagged == 0 {
+		t.Fatalf("seed made %d multipart and %d tagged recordings; want some of each", multipart, tagged)
+	}
+	assets := r.src.Snapshot(seed.Assets)
+	for _, k := range seed.OddKeys {
+		if _, ok := assets[k]; !ok {
+			t.Fatalf("odd key %q was not seeded", k)
+		}
+	}
+}
+
+func TestSecondRunCostsTwoListingsAndNoObjectRequest(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, small)
+	run(t, r.engine(copy.Options{}))
+	r.srcReq.Reset()
+	r.dstReq.Reset()
+	res := run(t, r.engine(copy.Options{}))
+	copied, skipped := total(res)
+	if copied != 0 || skipped == 0 {
+		t.Fatalf("second run copied %d, skipped %d; want 0 copied", copied, skipped)
+	}
+	for _, req := range []*testenv.Requests{r.srcReq, r.dstReq} {
+		for _, kind := range []string{"GET", "PUT", "HEAD", "POST"} {
+			if n := req.Count(kind); n != 0 {
+				t.Errorf("%d %s requests on a run with nothing to copy; want 0", n, kind)
+			}
+		}
+		if n := req.Count("LIST"); n != len(pairs) {
+			t.Errorf("%d listing requests; want one per bucket (%d)", n, len(pairs))
+		}
+	}
+}
+
+func TestConflictIsReportedAndLeftAlone(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, seed.Spec{Assets: 5, Seed: 9})
+	keys := r.src.Snapshot(seed.Assets)
+	var key string
+	for k := range keys {
+		key = k
+		break
+	}
+	// Someone wrote a different object to the destination after the source's.
+	time.Sleep(1100 * time.Millisecond)
+	if _, err := r.dst.Client().PutObject(context.Background(), "openreplay-assets", key, strings.NewReader("theirs"), 6, minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res := run(t, r.engine(copy.Options{}))
+	var got []string
+	for _, x := range res {
+		got = append(got, x.Conflicts...)
+	}
+	if len(got) != 1 || got[0] != key {
+		t.Fatalf("conflicts %q; want [%q]", got, key)
+	}
+	after := r.dst.Snapshot("openreplay-assets")
+	if after[key].Size != 6 {
+		t.Fatalf("the conflicting object was overwritten: %+v", after[key])
+	}
+	if len(after) != len(keys) {
+		t.Fatalf("destination holds %d objects; want %d", len(after), len(keys))
+	}
+}
+
+func TestFailedMultipartUploadIsAbortedAndRetried(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, seed.Spec{Sessions: 2, LargeEvery: 1, LargeMax: 11 << 20, Seed: 5})
+	f := &testenv.Faulty{Store: r.dstS, Fail: func(op, key string, n int) error {
+		if op == "part" && n == 2 { // the second part of the first attempt fails
+			return &store.Error{Op: "multipart", Key: key, Status: 503, Code: "SlowDown", Err: errors.New("injected")}
+		}
+		if op == "complete" && n == 1 { // and the first completion of each object
+			return &store.Error{Op: "multipart", Key: key, Status: 500, Code: "InternalError", Err: errors.New("injected")}
+		}
+		return nil
+	}}
+	e := r.engine(copy.Options{})
+	e.Dst = f
+	res := run(t, e)
+	for _, x := range res {
+		if !x.OK() {
+			t.Fatalf("%s: %v", x.Source, x.Failed)
+		}
+	}
+	testenv.AssertSame(t, r.src, seed.Recordings, r.dst, "openreplay-recordings", true)
+	testenv.AssertNoUploads(t, r.dst, "openreplay-recordings")
+}
+
+func TestKeyThatKeepsFailingIsRecordedAndTheRestCopied(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, seed.Spec{Assets: 30, Seed: 11})
+	snap := r.src.Snapshot(seed.Assets)
+	var bad string
+	for k := range snap {
+		bad = k
+		break
+	}
+	f := &testenv.Faulty{Store: r.dstS, Fail: func(op, key string, n int) error {
+		if key == bad {
+			return &store.Error{Op: op, Key: key, Status: 503, Code: "ServiceUnavailable", Err: errors.New("injected outage")}
+		}
+		return nil
+	}}
+	e := r.engine(copy.Options{})
+	e.Dst = f
+	res := run(t, e)
+	var failed map[string]string
+	for _, x := range res {
+		if x.Source == seed.Assets {
+			failed = x.Failed
+			if x.Copied != int64(len(snap)-1) {
+				t.Errorf("copied %d; want every other object (%d)", x.Copied, len(snap)-1)
+			}
+		}
+	}
+	if len(failed) != 1 || !strings.Contains(failed[bad], "injected outage") {
+		t.Fatalf("failed = %v; want only %q", failed, bad)
+	}
+	st, err := r.state.Load(context.Background(), copy.CheckpointName(pairs[1], copy.Shard{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := st.Failed[bad]; !ok {
+		t.Fatalf("checkpoint does not keep the failed key: %+v", st.Failed)
+	}
+	// The outage ends: the next run copies the key and forgets the failure.
+	res = run(t, r.engine(copy.Options{}))
+	for _, x := range res {
+		if !x.OK() {
+			t.Fatalf("%s: %v", x.Source, x.Failed)
+		}
+	}
+	testenv.AssertSame(t, r.src, seed.Assets, r.dst, "openreplay-assets", true)
+}
+
+// A destination that does not keep MD5 ETags (SSE-KMS) must not make the next run copy
+// everything again or report conflicts: the ETag map recognises the migrator's copies.
+func TestDestinationWithOtherETagsIsRecognisedWithoutReading(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, seed.Spec{Sessions: 6, Assets: 6, Sourcemaps: 2, LargeEvery: 3, LargeMax: 11 << 20, Seed: 13})
+	kms := &testenv.Faulty{Store: r.dstS, ETag: func(e string) string { return "kms" + e }}
+	e := r.engine(copy.Options{})
+	e.Dst = kms
+	run(t, e)
+	r.srcReq.Reset()
+	r.dstReq.Reset()
+	res := run(t, e)
+	copied, skipped := total(res)
+	for _, x := range res {
+		if len(x.Conflicts) > 0 {
+			t.Fatalf("false conflicts on the migrator's own copies: %v", x.Conflicts)
+		}
+	}
+	if copied != 0 || skipped == 0 || r.srcReq.Count("GET")+r.dstReq.Count("GET")+r.dstReq.Count("HEAD") != 0 {
+		t.Fatalf("second run: copied %d skipped %d, GET %d; want nothing copied or read", copied, skipped, r.srcReq.Count("GET"))
+	}
+	// verify cannot trust the ETags here, so it reads both sides.
+	v := &verify.Verifier{Src: r.srcS, Dst: kms, Checkpoints: r.state}
+	for _, p := range pairs {
+		rep, err := v.Pair(context.Background(), p, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Differences) != 0 || rep.ReadChecked != rep.Objects {
+			t.Fatalf("%s: %d differences, %d of %d read-checked", p.Source, len(rep.Differences), rep.ReadChecked, rep.Objects)
+		}
+	}
+}
+
+func TestVerifyReportsMissingDifferentAndExtra(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, seed.Spec{Assets: 10, Seed: 17})
+	run(t, r.engine(copy.Options{}))
+	snap := r.src.Snapshot(seed.Assets)
+	var keys []string
+	for k := range snap {
+		keys = append(keys, k)
+	}
+	ctx := context.Background()
+	dc := r.dst.Client()
+	if err := dc.RemoveObject(ctx, "openreplay-assets", keys[0], minio.RemoveObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dc.PutObject(ctx, "openreplay-assets", keys[1], strings.NewReader("changed"), 7, minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dc.PutObject(ctx, "openreplay-assets", "zz-extra", strings.NewReader("x"), 1, minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	v := &verify.Verifier{Src: r.srcS, Dst: r.dstS, Checkpoints: r.state}
+	rep, err := v.Pair(ctx, pairs[1], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, d := range rep.Differences {
+		got[d.Key] = d.Kind
+	}
+	want := map[string]string{keys[0]: verify.Missing, keys[1]: verify.Different, "zz-extra": verify.Extra}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("differences %v; want %v", got, want)
+	}
+}

@@ -1,0 +1,226 @@
+package copy
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/retry"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
+)
+
+// objectCopier copies one object from src to dst, keeping its bytes, headers and tags,
+// and, where S3 allows it, its ETag.
+type objectCopier struct {
+	src, dst       store.Store
+	srcBkt, dstBkt string
+	// journal is told of a multipart upload before it is created (durably), of its ID
+	// once known, and when it is completed or aborted: a crash at any instant leaves a
+	// record from which the next run finds and aborts the upload.
+	journal interface {
+		uploadStarting(key string) error
+		uploadCreated(key, id string)
+		uploadEnded(key string)
+	}
+}
+
+// errGone: the source object was deleted after it was listed; nothing to copy.
+var errGone = errors.New("source object deleted since it was listed")
+
+// copied is what one object copy achieved.
+type copied struct {
+	srcETag, dstETag string
+	bytes            int64
+}
+
+// copy copies obj; the returned destination ETag equals the source's unless the
+// destination computes ETags its own way.
+func (c *objectCopier) copy(ctx context.Context, obj store.Object) (copied, error) {
+	if n := multipartParts(obj.ETag); n > 1 {
+		return c.copyMultipart(ctx, obj, n)
+	}
+	return c.copySingle(ctx, obj)
+}
+
+func (c *objectCopier) copySingle(ctx context.Context, obj store.Object) (copied, error) {
+	body, m, err := c.src.Get(ctx, c.srcBkt, obj.Key, 0)
+	if errors.Is(err, store.ErrNotFound) {
+		return copied{}, errGone
+	}
+	if err != nil {
+		return copied{}, err
+	}
+	defer body.Close()
+	h, err := c.header(ctx, m)
+	if err != nil {
+		return copied{}, err
+	}
+	// A single-part ETag is the MD5 of the body: sent as Content-MD5, the destination
+	// itself refuses the object if any byte differs, and nothing is buffered here.
+	sum := md5FromETag(m.ETag)
+	// Without an MD5 ETag at the source (encrypted, or a foreign service), hash while
+	// streaming and compare with what the destination says it stored.
+	r := newSourceReader(body, sum == nil)
+	etag, err := c.dst.Put(ctx, c.dstBkt, obj.Key, r, m.Size, sum, h)
+	if err != nil {
+		return copied{}, r.explain(c.srcBkt, obj.Key, err)
+	}
+	if sum == nil && isMD5(etag) && etag != r.hex() {
+		return copied{}, fmt.Errorf("put %s/%s: destination ETag %s differs from the MD5 %s of the bytes sent: %w",
+			c.dstBkt, obj.Key, etag, r.hex(), retry.ErrTransient)
+	}
+	return copied{srcETag: m.ETag, dstETag: etag, bytes: m.Size}, nil
+}
+
+// copyMultipart uploads the object with the source's own part boundaries, so the
+// destination computes the same "md5-of-part-md5s-N" ETag. Each part is hashed while it
+// streams and checked against the part ETag the destination returns; before completing,
+// the parts' MD5s must add up to the source's ETag, so a damaged object never becomes
+// visible. (Sending Content-MD5 per part would mean buffering whole parts in memory.)
+func (c *objectCopier) copyMultipart(ctx context.Context, obj store.Object, n int) (copied, error) {
+	body, m, err := c.src.Get(ctx, c.srcBkt, obj.Key, 1)
+	if errors.Is(err, store.ErrNotFound) {
+		return copied{}, errGone
+	}
+	if err != nil {
+		return copied{}, err
+	}
+	if m.PartsCount != n || m.ETag != obj.ETag {
+		body.Close()
+		if m.ETag != obj.ETag {
+			// Overwritten since the listing: copy what is there now.
+			o := m.Object
+			o.Key = obj.Key
+			return c.copy(ctx, o)
+		}
+		// The service does not serve parts by number: copy in one request instead.
+		return c.copySingle(ctx, obj)
+	}
+	h, err := c.header(ctx, m)
+	if err != nil {
+		body.Close()
+		return copied{}, err
+	}
+	if err := c.journal.uploadStarting(obj.Key); err != nil {
+		body.Close()
+		return copied{}, err
+	}
+	id, err := c.dst.CreateMultipart(ctx, c.dstBkt, obj.Key, h)
+	if err != nil {
+		body.Close()
+		// The create may have reached the service; the journal keeps the key, so the
+		// next run looks for an upload under it.
+		return copied{}, err
+	}
+	c.journal.uploadCreated(obj.Key, id)
+	etag, err := c.uploadParts(ctx, obj, m, body, id, n)
+	if err != nil {
+		c.abort(obj.Key, id)
+		return copied{}, err
+	}
+	c.journal.uploadEnded(obj.Key)
+	return copied{srcETag: obj.ETag, dstETag: etag, bytes: m.Size}, nil
+}
+
+func (c *objectCopier) uploadParts(ctx context.Context, obj store.Object, first store.ObjectMeta, body io.ReadCloser, id string, n int) (string, error) {
+	parts := make([]store.Part, 0, n)
+	sums := md5.New()
+	var total int64
+	for i := 1; i <= n; i++ {
+		size := first.PartSize
+		if i > 1 {
+			var m store.ObjectMeta
+			var err error
+			body, m, err = c.src.Get(ctx, c.srcBkt, obj.Key, i)
+			if err != nil {
+				return "", err
+			}
+			if m.ETag != obj.ETag {
+				body.Close()
+				return "", fmt.Errorf("get %s/%s: changed while being copied: %w", c.srcBkt, obj.Key, retry.ErrTransient)
+			}
+			size = m.PartSize
+		}
+		hr := newSourceReader(body, true)
+		etag, err := c.dst.UploadPart(ctx, c.dstBkt, obj.Key, id, i, hr, size, nil)
+		body.Close()
+		if err != nil {
+			return "", hr.explain(c.srcBkt, obj.Key, err)
+		}
+		if hr.n != size {
+			return "", fmt.Errorf("get %s/%s part %d: read %d of %d bytes: %w", c.srcBkt, obj.Key, i, hr.n, size, retry.ErrTransient)
+		}
+		if isMD5(etag) && etag != hr.hex() {
+			return "", fmt.Errorf("put %s/%s part %d: destination stored other bytes than were sent: %w", c.dstBkt, obj.Key, i, retry.ErrTransient)
+		}
+		sums.Write(hr.sum())
+		parts = append(parts, store.Part{Number: i, ETag: etag})
+		total += size
+	}
+	if want := fmt.Sprintf("%x-%d", sums.Sum(nil), n); want != obj.ETag {
+		return "", fmt.Errorf("copy %s/%s: parts add up to ETag %s, source has %s: %w", c.srcBkt, obj.Key, want, obj.ETag, retry.ErrTransient)
+	}
+	if total != first.Size {
+		return "", fmt.Errorf("copy %s/%s: parts hold %d bytes, object has %d", c.srcBkt, obj.Key, total, first.Size)
+	}
+	return c.dst.CompleteMultipart(ctx, c.dstBkt, obj.Key, id, parts)
+}
+
+// abort discards an upload even when ctx is already cancelled (SIGTERM, grace over).
+func (c *objectCopier) abort(key, id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.dst.AbortMultipart(ctx, c.dstBkt, key, id); err == nil {
+		c.journal.uploadEnded(key)
+	}
+	// On failure the upload stays in the journal; the next run aborts it.
+}
+
+// header is what the object carries besides its bytes; tags cost a request, so they
+// are fetched only when the GET said there are some.
+func (c *objectCopier) header(ctx context.Context, m store.ObjectMeta) (store.Header, error) {
+	h := m.Header
+	if m.TagCount > 0 {
+		t, err := c.src.Tags(ctx, c.srcBkt, m.Key)
+		if err != nil {
+			return h, err
+		}
+		h.Tags = t
+	}
+	return h, nil
+}
+
+// multipartParts is N for an ETag "<md5>-N", else 0.
+func multipartParts(etag string) int {
+	i := strings.LastIndexByte(etag, '-')
+	if i < 0 {
+		return 0
+	}
+	n, err := strconv.Atoi(etag[i+1:])
+	if err != nil || !isMD5(etag[:i]) {
+		return 0
+	}
+	return n
+}
+
+func isMD5(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
+}
+
+func md5FromETag(etag string) []byte {
+	if !isMD5(etag) {
+		return nil
+	}
+	b, _ := hex.DecodeString(etag)
+	return b
+}
