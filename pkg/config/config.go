@@ -1,0 +1,205 @@
+// Package config loads the migrator's configuration: file, environment and secret files.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Secret is a credential; it prints as "[redacted]" so it cannot leak through a log line
+// or an error message by accident.
+type Secret string
+
+func (Secret) String() string   { return "[redacted]" }
+func (Secret) GoString() string { return "[redacted]" }
+
+// Value is the secret itself, for the one place that needs it: the S3 client.
+func (s Secret) Value() string { return string(s) }
+
+// Endpoint is one S3-compatible service.
+type Endpoint struct {
+	Endpoint      string `yaml:"endpoint"`
+	Region        string `yaml:"region"`
+	AccessKey     Secret `yaml:"accessKey"`
+	SecretKey     Secret `yaml:"secretKey"`
+	AccessKeyFile string `yaml:"accessKeyFile"`
+	SecretKeyFile string `yaml:"secretKeyFile"`
+	CAFile        string `yaml:"caFile"`
+}
+
+// Config is the whole configuration file.
+type Config struct {
+	Source        Endpoint          `yaml:"source"`
+	Destination   Endpoint          `yaml:"destination"`
+	Buckets       map[string]string `yaml:"buckets"` // source bucket -> destination bucket; "" skips it
+	Workers       int               `yaml:"workers"`
+	StateDir      string            `yaml:"stateDir"`
+	AllowInsecure bool              `yaml:"allowInsecure"`
+	Schedule      string            `yaml:"schedule"`    // cron, for serve
+	GracePeriod   time.Duration     `yaml:"gracePeriod"` // in-flight objects' time to finish on SIGTERM
+}
+
+// Defaults.
+const (
+	DefaultWorkers  = 32
+	DefaultStateDir = "/var/lib/openreplay-migrator"
+	DefaultSchedule = "*/15 * * * *"
+	DefaultGrace    = 30 * time.Second
+)
+
+// Env names of the secrets.
+const (
+	EnvSourceAccessKey = "MIGRATOR_SOURCE_ACCESS_KEY"
+	EnvSourceSecretKey = "MIGRATOR_SOURCE_SECRET_KEY"
+	EnvDestAccessKey   = "MIGRATOR_DESTINATION_ACCESS_KEY"
+	EnvDestSecretKey   = "MIGRATOR_DESTINATION_SECRET_KEY"
+)
+
+// Parse decodes a configuration file strictly: an unknown key is an error naming it,
+// since a misspelt key would otherwise be silently ignored.
+func Parse(data []byte) (*Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	// An empty file decodes as io.EOF: it is an empty configuration, and Validate then
+	// says what is missing.
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("config: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	return &c, nil
+}
+
+// Load reads path (may be "" for none), then applies secrets from files and env.
+func Load(path string, getenv func(string) string) (*Config, error) {
+	c := &Config{}
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config file: %w", err)
+		}
+		if c, err = Parse(data); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	if err := c.Source.loadSecrets("source", getenv(EnvSourceAccessKey), getenv(EnvSourceSecretKey)); err != nil {
+		return nil, err
+	}
+	if err := c.Destination.loadSecrets("destination", getenv(EnvDestAccessKey), getenv(EnvDestSecretKey)); err != nil {
+		return nil, err
+	}
+	c.applyDefaults()
+	return c, nil
+}
+
+// loadSecrets: env wins over a file, which wins over the config file itself.
+func (e *Endpoint) loadSecrets(side, envAccess, envSecret string) error {
+	for _, s := range []struct {
+		field, file, env string
+		dst              *Secret
+	}{
+		{"accessKeyFile", e.AccessKeyFile, envAccess, &e.AccessKey},
+		{"secretKeyFile", e.SecretKeyFile, envSecret, &e.SecretKey},
+	} {
+		if s.file != "" {
+			b, err := os.ReadFile(s.file)
+			if err != nil {
+				return fmt.Errorf("%s.%s: %w", side, s.field, err)
+			}
+			*s.dst = Secret(strings.TrimSpace(string(b)))
+		}
+		if s.env != "" {
+			*s.dst = Secret(s.env)
+		}
+	}
+	return nil
+}
+
+func (c *Config) applyDefaults() {
+	if c.Workers == 0 {
+		c.Workers = DefaultWorkers
+	}
+	if c.StateDir == "" {
+		c.StateDir = DefaultStateDir
+	}
+	if c.Schedule == "" {
+		c.Schedule = DefaultSchedule
+	}
+	if c.GracePeriod == 0 {
+		c.GracePeriod = DefaultGrace
+	}
+	for _, e := range []*Endpoint{&c.Source, &c.Destination} {
+		if e.Region == "" {
+			e.Region = "us-east-1"
+		}
+	}
+}
+
+// Validate says, for the first problem found, which setting to fix and how.
+func (c *Config) Validate() error {
+	var errs []error
+	if err := c.Source.validate("source", EnvSourceAccessKey, EnvSourceSecretKey); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Destination.validate("destination", EnvDestAccessKey, EnvDestSecretKey); err != nil {
+		errs = append(errs, err)
+	}
+	if u, err := url.Parse(c.Destination.Endpoint); err == nil && u.Scheme == "http" && !c.AllowInsecure {
+		errs = append(errs, fmt.Errorf("destination.endpoint %s is plain http: recordings and keys would cross the network unencrypted; use https, or set allowInsecure: true", c.Destination.Endpoint))
+	}
+	if len(c.Pairs()) == 0 {
+		errs = append(errs, errors.New("buckets: no bucket to copy; map each source bucket to its destination, e.g. buckets: {mobs: openreplay-recordings}"))
+	}
+	for src, dst := range c.Buckets {
+		if src == "" {
+			errs = append(errs, fmt.Errorf("buckets: an empty source bucket name maps to %q", dst))
+		}
+	}
+	if c.Workers < 1 || c.Workers > 1024 {
+		errs = append(errs, fmt.Errorf("workers: %d is out of range 1..1024", c.Workers))
+	}
+	if c.GracePeriod < 0 {
+		errs = append(errs, fmt.Errorf("gracePeriod: %s is negative", c.GracePeriod))
+	}
+	return errors.Join(errs...)
+}
+
+func (e *Endpoint) validate(side, envAccess, envSecret string) error {
+	if e.Endpoint == "" {
+		return fmt.Errorf("%s.endpoint is empty: set it to the service's URL, e.g. https://s3.us-east-1.amazonaws.com", side)
+	}
+	u, err := url.Parse(e.Endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%s.endpoint %q: want http://host[:port] or https://host[:port]", side, e.Endpoint)
+	}
+	if e.AccessKey == "" {
+		return fmt.Errorf("%s.accessKey is empty: set %s.accessKey, %s.accessKeyFile, or %s", side, side, side, envAccess)
+	}
+	if e.SecretKey == "" {
+		return fmt.Errorf("%s.secretKey is empty: set %s.secretKey, %s.secretKeyFile, or %s", side, side, side, envSecret)
+	}
+	return nil
+}
+
+// Pair is one source bucket and its destination.
+type Pair struct{ Source, Dest string }
+
+// Pairs lists the bucket pairs to copy, in source-name order; "" destinations are skipped.
+func (c *Config) Pairs() []Pair {
+	var out []Pair
+	for s, d := range c.Buckets {
+		if d != "" {
+			out = append(out, Pair{s, d})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Source < out[j].Source })
+	return out
+}
