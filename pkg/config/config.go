@@ -31,6 +31,7 @@ type Endpoint struct {
 	Region        string `yaml:"region"`
 	AccessKey     Secret `yaml:"accessKey"`
 	SecretKey     Secret `yaml:"secretKey"`
+	SessionToken  Secret `yaml:"sessionToken"` // with temporary keys (STS AssumeRole)
 	AccessKeyFile string `yaml:"accessKeyFile"`
 	SecretKeyFile string `yaml:"secretKeyFile"`
 	CAFile        string `yaml:"caFile"`
@@ -62,6 +63,9 @@ const (
 	EnvSourceSecretKey = "MIGRATOR_SOURCE_SECRET_KEY"
 	EnvDestAccessKey   = "MIGRATOR_DESTINATION_ACCESS_KEY"
 	EnvDestSecretKey   = "MIGRATOR_DESTINATION_SECRET_KEY"
+
+	EnvSourceSessionToken = "MIGRATOR_SOURCE_SESSION_TOKEN"
+	EnvDestSessionToken   = "MIGRATOR_DESTINATION_SESSION_TOKEN"
 )
 
 // Parse decodes a configuration file strictly: an unknown key is an error naming it,
@@ -95,6 +99,13 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 	}
 	if err := c.Destination.loadSecrets("destination", getenv(EnvDestAccessKey), getenv(EnvDestSecretKey)); err != nil {
 		return nil, err
+	}
+	// A session token has no file form: temporary keys come from the environment.
+	if v := getenv(EnvSourceSessionToken); v != "" {
+		c.Source.SessionToken = Secret(v)
+	}
+	if v := getenv(EnvDestSessionToken); v != "" {
+		c.Destination.SessionToken = Secret(v)
 	}
 	c.applyDefaults()
 	return c, nil

@@ -30,7 +30,9 @@ type Options struct {
 	Region    string
 	AccessKey string
 	SecretKey string
-	CAFile    string // extra PEM roots for a service with a private certificate
+	// SessionToken goes with temporary keys (STS AssumeRole); empty for long-lived ones.
+	SessionToken string
+	CAFile       string // extra PEM roots for a service with a private certificate
 	// MaxConns bounds idle connections kept per host; set it to the worker count so
 	// every worker reuses a warm connection.
 	MaxConns int
@@ -63,7 +65,7 @@ func New(o Options) (*Client, error) {
 		rt = o.WrapTransport(rt)
 	}
 	mc, err := minio.New(u.Host, &minio.Options{
-		Creds:     credentials.NewStaticV4(o.AccessKey, o.SecretKey, ""),
+		Creds:     credentials.NewStaticV4(o.AccessKey, o.SecretKey, o.SessionToken),
 		Secure:    u.Scheme == "https",
 		Region:    o.Region,
 		Transport: rt,
