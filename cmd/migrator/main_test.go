@@ -1,0 +1,257 @@
+package main_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+
+	"github.com/openreplay-migrator/openreplay-migrator/internal/seed"
+	"github.com/openreplay-migrator/openreplay-migrator/internal/testenv"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/checkpoint"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "migrator-bin-")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "migrator")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		panic(fmt.Sprintf("build migrator: %v\n%s", err, out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+var destBuckets = map[string]string{seed.Recordings: "openreplay-recordings", seed.Assets: "openreplay-assets", seed.Sourcemaps: "openreplay-sourcemaps"}
+
+// site is two real MinIO servers, the source seeded, and a config for the migrator.
+type site struct {
+	t        *testing.T
+	src, dst *testenv.MinIO
+	dir      string
+	config   string
+	env      []string
+}
+
+func newSite(t *testing.T, spec seed.Spec, workers int) *site {
+	t.Helper()
+	s := &site{t: t, src: testenv.StartMinIO(t), dst: testenv.StartMinIO(t), dir: t.TempDir()}
+	s.src.MakeBuckets(seed.Recordings, seed.Assets, seed.Sourcemaps)
+	if _, err := seed.Write(context.Background(), s.src.Client(), seed.Plan(spec), 8); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range destBuckets {
+		s.dst.MakeBuckets(d)
+	}
+	s.config = s.writeConfig(fmt.Sprintf(`source:      {endpoint: %s, region: us-east-1}
+destination: {endpoint: %s, region: us-east-1}
+buckets:     {mobs: openreplay-recordings, sessions-assets: openreplay-assets, sourcemaps: openreplay-sourcemaps}
+workers: %d
+stateDir: %s
+allowInsecure: true
+gracePeriod: 20s
+`, s.src.Endpoint, s.dst.Endpoint, workers, filepath.Join(s.dir, "state")))
+	s.env = append(os.Environ(),
+		"MIGRATOR_SOURCE_ACCESS_KEY="+s.src.AccessKey, "MIGRATOR_SOURCE_SECRET_KEY="+s.src.SecretKey,
+		"MIGRATOR_DESTINATION_ACCESS_KEY="+s.dst.AccessKey, "MIGRATOR_DESTINATION_SECRET_KEY="+s.dst.SecretKey)
+	return s
+}
+
+func (s *site) writeConfig(body string) string {
+	p := filepath.Join(s.dir, fmt.Sprintf("config-%d.yaml", time.Now().UnixNano()))
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		s.t.Fatal(err)
+	}
+	return p
+}
+
+func (s *site) command(args ...string) (*exec.Cmd, *bytes.Buffer) {
+	cmd := exec.Command(binary, args...)
+	cmd.Env = s.env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	return cmd, &out
+}
+
+// run runs the migrator to its end and returns its exit status and output.
+func (s *site) run(args ...string) (int, string) {
+	s.t.Helper()
+	cmd, out := s.command(args...)
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode(), out.String()
+	} else if err != nil {
+		s.t.Fatal(err)
+	}
+	return 0, out.String()
+}
+
+func (s *site) assertIdentical() {
+	s.t.Helper()
+	for src, dst := range destBuckets {
+		testenv.AssertSame(s.t, s.src, src, s.dst, dst, true)
+		testenv.AssertNoUploads(s.t, s.dst, dst)
+	}
+}
+
+func TestCopyThenVerify(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, seed.Spec{Sessions: 20, Assets: 20, Sourcemaps: 4, LargeEvery: 10, LargeMax: 11 << 20, Odd: true, Seed: 3}, 8)
+	if code, out := s.run("copy", "--config", s.config); code != 0 {
+		t.Fatalf("copy exited %d:\n%s", code, out)
+	}
+	s.assertIdentical()
+	code, out := s.run("verify", "--config", s.config)
+	if code != 0 || !strings.Contains(out, "destination matches source") {
+		t.Fatalf("verify exited %d:\n%s", code, out)
+	}
+	// A lost object makes verify fail, naming it.
+	if err := s.dst.Client().RemoveObject(context.Background(), "openreplay-assets", seed.OddKeys[0], minio.RemoveObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	code, out = s.run("verify", "--config", s.config)
+	if code != 1 || !strings.Contains(out, fmt.Sprintf("missing   %q", seed.OddKeys[0])) {
+		t.Fatalf("verify after a deletion exited %d:\n%s", code, out)
+	}
+}
+
+// SIGKILL at random instants, three times over one copy: every restart resumes, the end
+// state is identical, and no object is written twice beyond those in flight at a kill.
+func TestSIGKILLMidCopyLosesNothing(t *testing.T) {
+	t.Parallel()
+	const workers, kills = 4, 3
+	s := newSite(t, seed.Spec{Sessions: 150, Assets: 100, Sourcemaps: 10, LargeEvery: 15, LargeMax: 16 << 20, Seed: 8}, workers)
+	ctx := context.Background()
+	dc := s.dst.Client()
+	for _, d := range destBuckets {
+		// Every PUT makes a version: an object copied twice shows as two versions.
+		if err := dc.EnableVersioning(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	killed := 0
+	for i := 0; i < kills; i++ {
+		cmd, out := s.command("copy", "--config", s.config)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Kill once the copy has made some progress in this run, at a random point.
+		target := s.destCount() + 5 + r.IntN(60)
+		s.waitForCopies(target, cmd)
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		err := cmd.Wait()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+			t.Logf("run %d ended before the kill (%v):\n%s", i, err, out)
+			continue
+		}
+		killed++
+	}
+	if killed == 0 {
+		t.Fatal("the copy always finished before the kill: the data set is too small to test a crash")
+	}
+	st, err := checkpoint.Dir(filepath.Join(s.dir, "state")).Load(ctx, "mobs--openreplay-recordings")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("after %d kills the recordings checkpoint says: watermark %q, %d copied, %d uploads open", killed, st.Watermark, st.Copied, len(st.Uploads))
+	if code, out := s.run("copy", "--config", s.config); code != 0 {
+		t.Fatalf("final copy exited %d:\n%s", code, out)
+	}
+	s.assertIdentical()
+	twice := 0
+	for _, d := range destBuckets {
+		seen := map[string]int{}
+		for o := range dc.ListObjects(ctx, d, minio.ListObjectsOptions{Recursive: true, WithVersions: true}) {
+			if o.Err != nil {
+				t.Fatal(o.Err)
+			}
+			seen[o.Key]++
+		}
+		for _, n := range seen {
+			twice += n - 1
+		}
+	}
+	t.Logf("%d objects copied twice over %d kills with %d workers", twice, killed, workers)
+	if twice > killed*workers {
+		t.Fatalf("%d objects copied twice; at most %d were in flight at the kills", twice, killed*workers)
+	}
+}
+
+func TestSIGTERMFinishesInFlightAndExitsZero(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, seed.Spec{Sessions: 150, Assets: 50, Sourcemaps: 5, LargeEvery: 10, LargeMax: 16 << 20, Seed: 4}, 4)
+	cmd, out := s.command("copy", "--config", s.config, "--log-format", "json")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s.waitForCopies(30, cmd)
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("copy after SIGTERM: %v\n%s", err, out)
+	}
+	if !strings.Contains(out.String(), "checkpoint is written") {
+		t.Fatalf("no word of the stop:\n%s", out)
+	}
+	st, err := checkpoint.Dir(filepath.Join(s.dir, "state")).Load(context.Background(), "mobs--openreplay-recordings")
+	if err != nil || st.PassStarted.IsZero() || st.Copied == 0 || len(st.Uploads) != 0 {
+		t.Fatalf("checkpoint after SIGTERM: %+v, %v; want a pass in progress with copies and no open upload", st, err)
+	}
+	for _, d := range destBuckets {
+		testenv.AssertNoUploads(t, s.dst, d)
+	}
+	if code, out := s.run("copy", "--config", s.config); code != 0 {
+		t.Fatalf("resumed copy exited %d:\n%s", code, out)
+	}
+	s.assertIdentical()
+}
+
+// destCount is how many objects the destination holds in all buckets.
+func (s *site) destCount() int {
+	n := 0
+	for _, d := range destBuckets {
+		for o := range s.dst.Client().ListObjects(context.Background(), d, minio.ListObjectsOptions{Recursive: true}) {
+			if o.Err == nil {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// waitForCopies waits until the destination holds n objects, or the command exited.
+func (s *site) waitForCopies(n int, cmd *exec.Cmd) {
+	s.t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for s.destCount() < n && time.Now().Before(deadline) {
+		if cmd.ProcessState != nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -1,0 +1,124 @@
+// Package cli holds the migrator's subcommands: each parses its flags, builds its
+// parts from the configuration, and calls a package that does the work.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// Exit statuses.
+const (
+	ExitOK     = 0 // every object in place
+	ExitFailed = 1 // some objects failed or differ (listed)
+	ExitUsage  = 2 // bad usage or configuration
+)
+
+// command is one subcommand.
+type command interface {
+	// Flags registers the command's flags on fs.
+	Flags(fs *flag.FlagSet)
+	// Run does the work and returns the exit status.
+	Run(ctx context.Context, env *Env) int
+	// Summary is one line for the usage text.
+	Summary() string
+}
+
+// Env is what a command reads and writes besides its flags.
+type Env struct {
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	// Terminal tells whether Stderr is a terminal (progress bars, readable logs).
+	Terminal bool
+}
+
+func commands() map[string]func() command {
+	return map[string]func() command{
+		"copy":   func() command { return &copyCmd{kind: "copy"} },
+		"sync":   func() command { return &copyCmd{kind: "sync"} },
+		"verify": func() command { return &verifyCmd{} },
+		"plan":   func() command { return &planCmd{} },
+		"serve":  func() command { return &serveCmd{} },
+	}
+}
+
+// Main runs the subcommand named by args[0] and returns the exit status.
+func Main(args []string, env *Env) int {
+	cmds := commands()
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(env.Stderr, cmds)
+		if len(args) == 0 {
+			return ExitUsage
+		}
+		return ExitOK
+	}
+	newCmd, ok := cmds[args[0]]
+	if !ok {
+		fmt.Fprintf(env.Stderr, "migrator: unknown command %q\n\n", args[0])
+		usage(env.Stderr, cmds)
+		return ExitUsage
+	}
+	cmd := newCmd()
+	fs := flag.NewFlagSet("migrator "+args[0], flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	cmd.Flags(fs)
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK
+		}
+		return ExitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(env.Stderr, "migrator %s: unexpected argument %q\n", args[0], fs.Arg(0))
+		return ExitUsage
+	}
+	// SIGTERM (Kubernetes) and Ctrl-C stop taking work; in-flight objects get the grace period.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	return cmd.Run(ctx, env)
+}
+
+// ParseArgs checks that args (without the program name) form a valid command line,
+// without running anything: the Helm chart's tests use it so chart and binary agree.
+func ParseArgs(args []string) error {
+	if len(args) == 0 {
+		return errors.New("no command")
+	}
+	newCmd, ok := commands()[args[0]]
+	if !ok {
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	newCmd().Flags(fs)
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
+
+func usage(w io.Writer, cmds map[string]func() command) {
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString("migrator moves OpenReplay's object storage to another S3-compatible service.\n\nUsage: migrator COMMAND [flags]\n\nCommands:\n")
+	for _, n := range names {
+		fmt.Fprintf(&b, "  %-9s %s\n", n, cmds[n]().Summary())
+	}
+	b.WriteString("\nRun 'migrator COMMAND -h' for a command's flags.\n")
+	io.WriteString(w, b.String())
+}

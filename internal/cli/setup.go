@@ -1,0 +1,175 @@
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/checkpoint"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/config"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/copy"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/metrics"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/retry"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/s3"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
+)
+
+// common are the flags every data command takes.
+type common struct {
+	configPath     string
+	varsPath       string
+	sourceEndpoint string
+	metricsAddr    string
+	debugAddr      string
+	shard          string
+	logFormat      string
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.configPath, "config", "", "configuration `file` (YAML)")
+	fs.StringVar(&c.varsPath, "openreplay-vars", "", "read the source endpoint, keys and buckets from OpenReplay's vars.yaml at `path`")
+	fs.StringVar(&c.sourceEndpoint, "source-endpoint", "", "override the source endpoint (`URL`), e.g. when vars.yaml names an in-cluster address")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve /metrics, /healthz and /readyz on `addr` (e.g. :9090)")
+	fs.StringVar(&c.debugAddr, "debug-addr", "", "serve net/http/pprof on `addr` (e.g. 127.0.0.1:6060)")
+	fs.StringVar(&c.shard, "shard", "", "copy only shard `i/N` of every bucket (default: $JOB_COMPLETION_INDEX of $MIGRATOR_SHARDS)")
+	fs.StringVar(&c.logFormat, "log-format", "auto", "`json`, console, or auto (console on a terminal)")
+}
+
+// parts is everything a data command works with.
+type parts struct {
+	cfg     *config.Config
+	log     *zap.Logger
+	reg     *prometheus.Registry
+	metrics *metrics.Metrics
+	src     store.Store
+	dst     store.Store
+	pairs   []copy.Pair
+	shard   copy.Shard
+	servers []*http.Server
+	// quietProgress: progress bars are drawn, so no progress lines in the log.
+	quietProgress bool
+}
+
+// usageError is bad usage or configuration: exit status 2.
+type usageError struct{ error }
+
+func (c *common) build(env *Env) (*parts, error) {
+	cfg, err := config.Load(c.configPath, env.Getenv)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	if c.varsPath != "" {
+		if err := cfg.ApplyOpenReplayVars(c.varsPath); err != nil {
+			return nil, usageError{err}
+		}
+	}
+	if c.sourceEndpoint != "" {
+		cfg.Source.Endpoint = c.sourceEndpoint
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, usageError{err}
+	}
+	shard, err := c.parseShard(env)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	p := &parts{cfg: cfg, shard: shard, reg: prometheus.NewRegistry()}
+	p.log = newLogger(c.logFormat, env)
+	p.metrics = metrics.New(p.reg)
+	p.reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	if p.src, err = c.store("source", cfg.Source, cfg.Workers, p.metrics); err != nil {
+		return nil, usageError{err}
+	}
+	if p.dst, err = c.store("destination", cfg.Destination, cfg.Workers, p.metrics); err != nil {
+		return nil, usageError{err}
+	}
+	for _, pr := range cfg.Pairs() {
+		p.pairs = append(p.pairs, copy.Pair{Source: pr.Source, Dest: pr.Dest})
+	}
+	return p, nil
+}
+
+// store builds one side: minio-go, then request metrics, then retries, so that every
+// attempt is counted.
+func (c *common) store(side string, e config.Endpoint, workers int, m *metrics.Metrics) (store.Store, error) {
+	cl, err := s3.New(s3.Options{
+		Endpoint:  e.Endpoint,
+		Region:    e.Region,
+		AccessKey: e.AccessKey.Value(),
+		SecretKey: e.SecretKey.Value(),
+		CAFile:    e.CAFile,
+		// Temporary (STS) keys carry a session token.
+		SessionToken: e.SessionToken.Value(),
+		MaxConns:     workers,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s.%w", side, err)
+	}
+	p := retry.Default
+	p.OnRetry = m.RetryHook(side)
+	return retry.Wrap(m.WrapStore(side, cl), p), nil
+}
+
+func (c *common) parseShard(env *Env) (copy.Shard, error) {
+	s := c.shard
+	if s == "" {
+		idx, n := env.Getenv("JOB_COMPLETION_INDEX"), env.Getenv("MIGRATOR_SHARDS")
+		if idx == "" || n == "" {
+			return copy.Shard{}, nil
+		}
+		s = idx + "/" + n
+	}
+	return copy.ParseShard(s)
+}
+
+func (p *parts) checkpoints() checkpoint.Dir { return checkpoint.Dir(p.cfg.StateDir) }
+
+// retryPolicy is the per-object policy, counting retries on the destination side where
+// a whole object copy is repeated.
+func (p *parts) retryPolicy() retry.Policy {
+	r := retry.Default
+	r.OnRetry = p.metrics.RetryHook("destination")
+	return r
+}
+
+func (p *parts) close() {
+	for _, s := range p.servers {
+		s.Close()
+	}
+	p.log.Sync()
+}
+
+func newLogger(format string, env *Env) *zap.Logger { return newLoggerTo(format, env, env.Stderr) }
+
+// newLoggerTo logs to w: console lines on a terminal, JSON otherwise. Secrets are never
+// fields of a log line; config.Secret prints redacted should one slip into a message.
+func newLoggerTo(format string, env *Env, w io.Writer) *zap.Logger {
+	console := format == "console" || (format == "auto" && env.Terminal)
+	var enc zapcore.Encoder
+	if console {
+		ec := zap.NewDevelopmentEncoderConfig()
+		ec.EncodeTime = zapcore.TimeEncoderOfLayout("15:04:05")
+		enc = zapcore.NewConsoleEncoder(ec)
+	} else {
+		ec := zap.NewProductionEncoderConfig()
+		ec.EncodeTime = zapcore.ISO8601TimeEncoder
+		enc = zapcore.NewJSONEncoder(ec)
+	}
+	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), zap.InfoLevel))
+}
+
+// fail prints err and returns the exit status it deserves.
+func fail(w io.Writer, cmd string, err error) int {
+	fmt.Fprintf(w, "migrator %s: %v\n", cmd, err)
+	var u usageError
+	if errors.As(err, &u) {
+		return ExitUsage
+	}
+	return ExitFailed
+}
