@@ -8,7 +8,7 @@ export PATH := $(TOOLS):$(PATH)
 # Pinned test servers and tools, built from their Go modules into .tools/ (cached there).
 MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 
-.PHONY: all build tools test test-short demo bench chaos fuzz clean
+.PHONY: all build tools system-tools test test-short demo bench chaos fuzz clean
 
 all: build
 
@@ -19,7 +19,13 @@ $(TOOLS)/minio:
 	@echo "building MinIO $(MINIO_VERSION) (about 2.5 minutes, once)"
 	GOBIN=$(TOOLS) $(GO) install github.com/minio/minio@$(MINIO_VERSION)
 
-tools: $(TOOLS)/minio
+# Debian packages the tests use: a real Prometheus (and promtool) for the dashboard test.
+system-tools:
+	@command -v prometheus >/dev/null && command -v promtool >/dev/null || { \
+	  echo "installing Debian's prometheus package (for the dashboard test)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; }
+
+tools: $(TOOLS)/minio system-tools
 
 test: tools
 	$(GO) vet ./...

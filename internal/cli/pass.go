@@ -27,7 +27,9 @@ func (p *parts) runPass(ctx context.Context, kind string, extra ...copy.Observer
 		Observer: obs,
 	}}
 	stop := p.logProgress(kind, 10*time.Second)
+	stopCount := p.countAhead(ctx)
 	results, err := eng.Run(ctx, p.pairs)
+	stopCount()
 	stop()
 	ok := err == nil
 	for _, r := range results {
@@ -35,6 +37,40 @@ func (p *parts) runPass(ctx context.Context, kind string, extra ...copy.Observer
 	}
 	p.metrics.RunFinished(kind, start, ok)
 	return results, err
+}
+
+// countAhead lists, beside the copy, the source buckets that never completed a pass, so
+// progress and ETA know the total from the start: the copy's own listing runs only a
+// queue's length ahead of the workers. Buckets that completed a pass before are expected
+// to hold what that pass listed, at no cost.
+func (p *parts) countAhead(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, pr := range p.pairs {
+		after := ""
+		if st, err := p.checkpoints().Load(ctx, copy.CheckpointName(pr, p.shard)); err == nil {
+			if !st.LastComplete.IsZero() {
+				continue
+			}
+			after = st.Watermark
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var n, bytes int64
+			for o, err := range p.src.List(ctx, pr.Source, after) {
+				if err != nil {
+					return // the copy's own listing reports it
+				}
+				if p.shard.Owns(o.Key) {
+					n++
+					bytes += o.Size
+				}
+			}
+			p.metrics.Expect(pr.Source, n, bytes)
+		}()
+	}
+	return func() { cancel(); wg.Wait() }
 }
 
 // logProgress logs each running bucket's progress every interval until stopped.
