@@ -104,13 +104,20 @@ func (r *runner) run(ctx context.Context, kind string) {
 
 func (r *runner) wait() { r.wg.Wait() }
 
-// allCompleted tells whether every pair's checkpoint records a completed pass.
+// allCompleted tells whether every pair's checkpoint records a completed pass, and
+// restores the time of the oldest of them as the last successful sync, so a restarted
+// process does not look stale (or fresh) to the alerts.
 func (p *parts) allCompleted(ctx context.Context) bool {
+	var oldest time.Time
 	for _, pr := range p.pairs {
 		st, err := p.checkpoints().Load(ctx, copy.CheckpointName(pr, p.shard))
 		if err != nil || st.LastComplete.IsZero() {
 			return false
 		}
+		if oldest.IsZero() || st.LastComplete.Before(oldest) {
+			oldest = st.LastComplete
+		}
 	}
+	p.metrics.RestoreLastSuccess("sync", oldest)
 	return true
 }

@@ -45,3 +45,23 @@ func (m *Metrics) SetPhase(phase string) {
 
 // SkippedOverlap counts a scheduled run skipped because the previous one still ran.
 func (m *Metrics) SkippedOverlap() { m.overlap.Inc() }
+
+// RestoreLastSuccess sets the last success of kind from before this process started
+// (a checkpoint's record), so a restart does not look like a sync that never succeeded.
+// A later success in this process wins.
+func (m *Metrics) RestoreLastSuccess(kind string, at time.Time) {
+	if at.IsZero() {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.lastRuns[kind]
+	if r == nil {
+		r = &RunStatus{Kind: kind}
+		m.lastRuns[kind] = r
+	}
+	if at.After(r.LastSuccess) {
+		r.LastSuccess = at
+		m.runSuccess.WithLabelValues(kind).Set(unixSeconds(at))
+	}
+}

@@ -100,3 +100,19 @@ func TestRetryHookReasons(t *testing.T) {
 		}
 	}
 }
+
+func TestRestoreLastSuccessKeepsTheNewest(t *testing.T) {
+	c := newClock()
+	m, reg := newTestMetrics(c)
+	old := c.now().Add(-time.Hour)
+	m.RestoreLastSuccess("sync", old)
+	kind := map[string]string{"kind": "sync"}
+	if got := mustScrape(t, reg, "openreplay_migrator_last_run_success_timestamp_seconds", kind); got != float64(old.Unix()) {
+		t.Fatalf("restored success %v; want %v", got, old.Unix())
+	}
+	m.RunFinished("sync", c.now(), true)
+	m.RestoreLastSuccess("sync", old)
+	if got := mustScrape(t, reg, "openreplay_migrator_last_run_success_timestamp_seconds", kind); got != float64(c.now().Unix()) {
+		t.Fatalf("an older restored time replaced a newer success: %v", got)
+	}
+}
