@@ -316,3 +316,36 @@ func TestVerifyReportsMissingDifferentAndExtra(t *testing.T) {
 		t.Fatalf("differences %v; want %v", got, want)
 	}
 }
+
+// A source whose ETags are not MD5s (encrypted, or another service) cannot give the
+// destination a Content-MD5: the body then travels with a streaming CRC32C the
+// destination checks, and later runs still recognise the copies from the listings.
+func TestSourceWithoutMD5ETagsIsCopiedWithAStreamingChecksum(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, seed.Spec{Assets: 8, Seed: 23})
+	opaque := &testenv.Faulty{Store: r.srcS, ETag: func(e string) string { return "sse-" + e }}
+	e := r.engine(copy.Options{})
+	e.Src = opaque
+	res := run(t, e)
+	for _, x := range res {
+		if !x.OK() {
+			t.Fatalf("%s: %v", x.Source, x.Failed)
+		}
+	}
+	testenv.AssertSame(t, r.src, seed.Assets, r.dst, "openreplay-assets", true)
+	ctx := context.Background()
+	for k := range r.src.Snapshot(seed.Assets) {
+		info, err := r.dst.Client().StatObject(ctx, "openreplay-assets", k, minio.StatObjectOptions{Checksum: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.ChecksumCRC32C == "" {
+			t.Fatalf("%s was stored without the streaming checksum", k)
+		}
+	}
+	r.srcReq.Reset()
+	res = run(t, e)
+	if copied, _ := total(res); copied != 0 || r.srcReq.Count("GET") != 0 {
+		t.Fatalf("second run copied %d objects with %d GETs; want none", copied, r.srcReq.Count("GET"))
+	}
+}

@@ -64,8 +64,9 @@ func (c *objectCopier) copySingle(ctx context.Context, obj store.Object) (copied
 	// A single-part ETag is the MD5 of the body: sent as Content-MD5, the destination
 	// itself refuses the object if any byte differs, and nothing is buffered here.
 	sum := md5FromETag(m.ETag)
-	// Without an MD5 ETag at the source (encrypted, or a foreign service), hash while
-	// streaming and compare with what the destination says it stored.
+	// Without an MD5 ETag at the source (encrypted, or a foreign service), the store
+	// sends a streaming CRC32C the destination checks; the MD5 hashed here on the way
+	// is compared with the destination's ETag too, where that is an MD5.
 	r := newSourceReader(body, sum == nil)
 	etag, err := c.dst.Put(ctx, c.dstBkt, obj.Key, r, m.Size, sum, h)
 	if err != nil {

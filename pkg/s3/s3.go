@@ -42,7 +42,9 @@ type Options struct {
 
 // Client is a store.Store backed by minio-go.
 type Client struct {
-	core minio.Core
+	core   minio.Core
+	region string // requests signed by hand (admin.go) use it
+	google bool   // Google Cloud Storage, which lacks some S3 features
 }
 
 var _ store.Store = (*Client)(nil)
@@ -77,7 +79,7 @@ func New(o Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("endpoint %q: %w", o.Endpoint, err)
 	}
-	return &Client{core: minio.Core{Client: mc}}, nil
+	return &Client{core: minio.Core{Client: mc}, region: o.Region, google: strings.HasSuffix(u.Hostname(), "googleapis.com")}, nil
 }
 
 // bucketLookup keeps minio-go's automatic choice (virtual host for AWS and GCS) and
@@ -189,6 +191,12 @@ func (c *Client) Put(ctx context.Context, bucket, key string, body io.Reader, si
 	opts, err := putOptions(h)
 	if err != nil {
 		return "", &store.Error{Op: "put", Bucket: bucket, Key: key, Err: err}
+	}
+	if len(md5) == 0 && !c.google {
+		// No MD5 to prove the body by: send a CRC32C computed while streaming as a
+		// trailer, which the service checks before storing and keeps with the object.
+		// (GCS's XML API takes no x-amz-checksum trailers.)
+		opts.Checksum = minio.ChecksumCRC32C
 	}
 	info, err := c.core.PutObject(ctx, bucket, key, body, size, b64(md5), "", opts)
 	if err != nil {
