@@ -33,17 +33,11 @@ func (c *copyCmd) Flags(fs *flag.FlagSet) {
 }
 
 func (c *copyCmd) Run(ctx context.Context, env *Env) int {
-	p, err := c.common.build(env)
+	p, err := c.common.open(ctx, env)
 	if err != nil {
 		return fail(env.Stderr, c.kind, err)
 	}
 	defer p.close()
-	if err := c.common.serve(ctx, p); err != nil {
-		return fail(env.Stderr, c.kind, usageError{err})
-	}
-	if err := checkBuckets(ctx, p); err != nil {
-		return fail(env.Stderr, c.kind, usageError{err})
-	}
 	var extra []copy.Observer
 	var bars *progressBars
 	if c.progress == "on" || (c.progress == "auto" && env.Terminal) {

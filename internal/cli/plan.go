@@ -21,14 +21,11 @@ func (c *planCmd) Summary() string {
 func (c *planCmd) Flags(fs *flag.FlagSet) { c.common.register(fs) }
 
 func (c *planCmd) Run(ctx context.Context, env *Env) int {
-	p, err := c.common.build(env)
+	p, err := c.common.open(ctx, env)
 	if err != nil {
 		return fail(env.Stderr, "plan", err)
 	}
 	defer p.close()
-	if err := checkBuckets(ctx, p); err != nil {
-		return fail(env.Stderr, "plan", usageError{err})
-	}
 	fmt.Fprintf(env.Stdout, "%-24s %10s %12s %10s %12s %9s\n", "bucket", "objects", "bytes", "to copy", "bytes", "conflicts")
 	for _, pr := range p.pairs {
 		var n, b, cn, cb, conf int64

@@ -30,20 +30,14 @@ func (c *serveCmd) Flags(fs *flag.FlagSet) {
 }
 
 func (c *serveCmd) Run(ctx context.Context, env *Env) int {
-	p, err := c.common.build(env)
+	p, err := c.common.open(ctx, env)
 	if err != nil {
 		return fail(env.Stderr, "serve", err)
 	}
 	defer p.close()
 	sched, err := cron.ParseStandard(p.cfg.Schedule)
 	if err != nil {
-		return fail(env.Stderr, "serve", usageError{fmt.Errorf("schedule %q: %w (want five cron fields, e.g. \"*/15 * * * *\")", p.cfg.Schedule, err)})
-	}
-	if err := c.common.serve(ctx, p); err != nil {
-		return fail(env.Stderr, "serve", usageError{err})
-	}
-	if err := checkBuckets(ctx, p); err != nil {
-		return fail(env.Stderr, "serve", usageError{err})
+		return fail(env.Stderr, "serve", usageError{fmt.Errorf("schedule %q: %w (want five cron fields, e.g. \"*/15 * * * *\", or @every 5m)", p.cfg.Schedule, err)})
 	}
 	r := &runner{p: p}
 	// The bulk copy first, unless every pair has completed a pass before.

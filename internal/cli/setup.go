@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -58,6 +59,24 @@ type parts struct {
 
 // usageError is bad usage or configuration: exit status 2.
 type usageError struct{ error }
+
+// open builds the parts, starts the listeners the flags ask for and checks every
+// bucket on both sides, so a command starts work only when all of that holds.
+func (c *common) open(ctx context.Context, env *Env) (*parts, error) {
+	p, err := c.build(env)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.serve(ctx, p); err != nil {
+		p.close()
+		return nil, usageError{err}
+	}
+	if err := checkBuckets(ctx, p); err != nil {
+		p.close()
+		return nil, usageError{err}
+	}
+	return p, nil
+}
 
 func (c *common) build(env *Env) (*parts, error) {
 	cfg, err := config.Load(c.configPath, env.Getenv)

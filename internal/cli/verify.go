@@ -21,17 +21,11 @@ func (c *verifyCmd) Summary() string {
 func (c *verifyCmd) Flags(fs *flag.FlagSet) { c.common.register(fs) }
 
 func (c *verifyCmd) Run(ctx context.Context, env *Env) int {
-	p, err := c.common.build(env)
+	p, err := c.common.open(ctx, env)
 	if err != nil {
 		return fail(env.Stderr, "verify", err)
 	}
 	defer p.close()
-	if err := c.common.serve(ctx, p); err != nil {
-		return fail(env.Stderr, "verify", usageError{err})
-	}
-	if err := checkBuckets(ctx, p); err != nil {
-		return fail(env.Stderr, "verify", usageError{err})
-	}
 	p.metrics.SetPhase("verify")
 	start := time.Now()
 	v := &verify.Verifier{Src: p.src, Dst: p.dst, Checkpoints: p.checkpoints(), Shard: p.shard}

@@ -17,11 +17,7 @@ func (m *Metrics) RunFinished(kind string, started time.Time, ok bool) {
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r := m.lastRuns[kind]
-	if r == nil {
-		r = &RunStatus{Kind: kind}
-		m.lastRuns[kind] = r
-	}
+	r := m.runStatus(kind)
 	r.LastFinished, r.LastDurationSeconds, r.LastOK = now, d.Seconds(), ok
 	if ok {
 		r.LastSuccess = now
@@ -55,13 +51,19 @@ func (m *Metrics) RestoreLastSuccess(kind string, at time.Time) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	r := m.runStatus(kind)
+	if at.After(r.LastSuccess) {
+		r.LastSuccess = at
+		m.runSuccess.WithLabelValues(kind).Set(unixSeconds(at))
+	}
+}
+
+// runStatus returns kind's record, made on first use; m.mu must be held.
+func (m *Metrics) runStatus(kind string) *RunStatus {
 	r := m.lastRuns[kind]
 	if r == nil {
 		r = &RunStatus{Kind: kind}
 		m.lastRuns[kind] = r
 	}
-	if at.After(r.LastSuccess) {
-		r.LastSuccess = at
-		m.runSuccess.WithLabelValues(kind).Set(unixSeconds(at))
-	}
+	return r
 }
