@@ -115,15 +115,17 @@ func TestCopyThenVerify(t *testing.T) {
 		t.Fatalf("copy exited %d:\n%s", code, out)
 	}
 	s.assertIdentical()
-	code, out := s.run("verify", "--config", s.config)
-	if code != 0 || !strings.Contains(out, "destination matches source") {
-		t.Fatalf("verify exited %d:\n%s", code, out)
+	for _, deep := range []string{"--deep=false", "--deep"} {
+		code, out := s.run("verify", "--config", s.config, deep)
+		if code != 0 || !strings.Contains(out, "destination matches source") {
+			t.Fatalf("verify %s exited %d:\n%s", deep, code, out)
+		}
 	}
 	// A lost object makes verify fail, naming it.
 	if err := s.dst.Client().RemoveObject(context.Background(), "openreplay-assets", seed.OddKeys[0], minio.RemoveObjectOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	code, out = s.run("verify", "--config", s.config)
+	code, out := s.run("verify", "--config", s.config)
 	if code != 1 || !strings.Contains(out, fmt.Sprintf("missing   %q", seed.OddKeys[0])) {
 		t.Fatalf("verify after a deletion exited %d:\n%s", code, out)
 	}

@@ -12,13 +12,17 @@ import (
 // verifyCmd is `migrator verify`: a report of every missing, different or extra object.
 type verifyCmd struct {
 	common common
+	deep   bool
 }
 
 func (c *verifyCmd) Summary() string {
 	return "prove the destination holds what the source holds; exit 1 listing every difference"
 }
 
-func (c *verifyCmd) Flags(fs *flag.FlagSet) { c.common.register(fs) }
+func (c *verifyCmd) Flags(fs *flag.FlagSet) {
+	c.common.register(fs)
+	fs.BoolVar(&c.deep, "deep", false, "also compare every object's headers, user metadata and tags (a HEAD per object and side)")
+}
 
 func (c *verifyCmd) Run(ctx context.Context, env *Env) int {
 	p, err := c.common.open(ctx, env)
@@ -28,7 +32,7 @@ func (c *verifyCmd) Run(ctx context.Context, env *Env) int {
 	defer p.close()
 	p.metrics.SetPhase("verify")
 	start := time.Now()
-	v := &verify.Verifier{Src: p.src, Dst: p.dst, Checkpoints: p.checkpoints(), Shard: p.shard}
+	v := &verify.Verifier{Src: p.src, Dst: p.dst, Checkpoints: p.checkpoints(), Shard: p.shard, Deep: c.deep, Workers: p.cfg.Workers}
 	total := 0
 	for _, pr := range p.pairs {
 		rep, err := v.Pair(ctx, pr, nil)

@@ -302,18 +302,29 @@ func TestVerifyReportsMissingDifferentAndExtra(t *testing.T) {
 	if _, err := dc.PutObject(ctx, "openreplay-assets", "zz-extra", strings.NewReader("x"), 1, minio.PutObjectOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	v := &verify.Verifier{Src: r.srcS, Dst: r.dstS, Checkpoints: r.state}
-	rep, err := v.Pair(ctx, pairs[1], nil)
-	if err != nil {
+	// Same bytes, other headers and tags: only a deep verify can tell.
+	if _, err := dc.CopyObject(ctx, minio.CopyDestOptions{Bucket: "openreplay-assets", Object: keys[2], ReplaceMetadata: true,
+		UserMetadata: map[string]string{"Content-Type": "text/plain"}, ReplaceTags: true, UserTags: map[string]string{"retention": "short"}},
+		minio.CopySrcOptions{Bucket: "openreplay-assets", Object: keys[2]}); err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]string{}
-	for _, d := range rep.Differences {
-		got[d.Key] = d.Kind
-	}
-	want := map[string]string{keys[0]: verify.Missing, keys[1]: verify.Different, "zz-extra": verify.Extra}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Fatalf("differences %v; want %v", got, want)
+	for _, deep := range []bool{false, true} {
+		v := &verify.Verifier{Src: r.srcS, Dst: r.dstS, Checkpoints: r.state, Deep: deep, Workers: 4}
+		rep, err := v.Pair(ctx, pairs[1], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, d := range rep.Differences {
+			got[d.Key] = d.Kind
+		}
+		want := map[string]string{keys[0]: verify.Missing, keys[1]: verify.Different, "zz-extra": verify.Extra}
+		if deep {
+			want[keys[2]] = verify.Different
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("deep=%v: differences %v; want %v", deep, got, want)
+		}
 	}
 }
 

@@ -44,6 +44,10 @@ type Verifier struct {
 	Src, Dst    store.Store
 	Checkpoints checkpoint.Dir
 	Shard       copy.Shard
+	// Deep also compares every object's headers, user metadata and tags, with a HEAD
+	// (and a tagging request where there are tags) on each side; Workers of them at once.
+	Deep    bool
+	Workers int
 }
 
 // Pair verifies one bucket pair; onDiff (optional) hears of each difference as found.
@@ -62,6 +66,7 @@ func (v *Verifier) Pair(ctx context.Context, p copy.Pair, onDiff func(Difference
 		}
 	}
 	var readErr error
+	deep := v.deepChecker(ctx, p, add)
 	same := func(s, d store.Object) bool {
 		if copy.SameByListing(s, d) {
 			return true
@@ -99,6 +104,8 @@ func (v *Verifier) Pair(ctx context.Context, p copy.Pair, onDiff func(Difference
 			case a.Kind != copy.ActSkip:
 				add(Difference{Kind: Different, Key: a.Src.Key, Detail: fmt.Sprintf(
 					"source %d bytes ETag %s, destination %d bytes ETag %s", a.Src.Size, a.Src.ETag, a.Dst.Size, a.Dst.ETag)})
+			default:
+				deep.check(a.Src.Key)
 			}
 			return nil
 		},
@@ -106,6 +113,9 @@ func (v *Verifier) Pair(ctx context.Context, p copy.Pair, onDiff func(Difference
 			add(Difference{Kind: Extra, Key: d.Key, Detail: fmt.Sprintf("%d bytes", d.Size)})
 			return nil
 		})
+	if derr := deep.wait(); err == nil {
+		err = derr
+	}
 	return rep, err
 }
 
