@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 
@@ -15,18 +17,21 @@ import (
 func checkBuckets(ctx context.Context, p *parts) error {
 	var errs []error
 	seen := map[string]bool{}
+	// One wrong key fails every bucket the same way: say it once. (Each message is
+	// checked itself: a problem of the first pair must not be dropped because a later
+	// pair was fine.)
+	add := func(err error) {
+		if !seen[err.Error()] {
+			seen[err.Error()] = true
+			errs = append(errs, err)
+		}
+	}
 	for _, pr := range p.pairs {
 		if err := probe(ctx, p.src, pr.Source); err != nil {
-			errs = append(errs, explain("source", p.cfg.Source, pr.Source, err))
+			add(explain("source", p.cfg.Source, pr.Source, err))
 		}
 		if err := probe(ctx, p.dst, pr.Dest); err != nil {
-			errs = append(errs, explain("destination", p.cfg.Destination, pr.Dest, err))
-		}
-		// One wrong key fails every bucket the same way: say it once.
-		if len(errs) > 0 && seen[errs[len(errs)-1].Error()] {
-			errs = errs[:len(errs)-1]
-		} else if len(errs) > 0 {
-			seen[errs[len(errs)-1].Error()] = true
+			add(explain("destination", p.cfg.Destination, pr.Dest, err))
 		}
 	}
 	return errors.Join(errs...)
@@ -60,6 +65,20 @@ func explain(side string, e config.Endpoint, bucket string, err error) error {
 			side, bucket, side, map[bool]string{true: ", s3:PutObject and s3:PutObjectTagging", false: ""}[side == "destination"])
 	case "AuthorizationHeaderMalformed", "InvalidRegion":
 		return fmt.Errorf("%s bucket %q: wrong region (%s): check %s.region", side, bucket, se.Code, side)
+	case "ExpiredToken", "InvalidToken", "TokenRefreshRequired":
+		return fmt.Errorf("%s: the session token is expired or invalid (%s): renew the temporary keys (%s.accessKey, %s.secretKey, %s.sessionToken)",
+			side, se.Code, side, side, side)
+	}
+	// A certificate this machine does not trust: say which setting makes it trusted.
+	var unknownCA x509.UnknownAuthorityError
+	var badCert *tls.CertificateVerificationError
+	var badHost x509.HostnameError
+	switch {
+	case errors.As(err, &unknownCA) || (errors.As(err, &badCert) && !errors.As(err, &badHost)):
+		return fmt.Errorf("%s endpoint %s presents a certificate this machine does not trust (%v): set %s.caFile to the PEM file of the CA that signed it",
+			side, e.Endpoint, se.Err, side)
+	case errors.As(err, &badHost):
+		return fmt.Errorf("%s endpoint %s presents a certificate for another name (%v): check %s.endpoint", side, e.Endpoint, se.Err, side)
 	}
 	if se.Status == 0 {
 		return fmt.Errorf("%s endpoint %s is unreachable (%v): check %s.endpoint and the network", side, e.Endpoint, se.Err, side)

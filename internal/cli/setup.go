@@ -84,7 +84,9 @@ func (c *common) build(env *Env) (*parts, error) {
 		return nil, usageError{err}
 	}
 	if c.varsPath != "" {
-		if err := cfg.ApplyOpenReplayVars(c.varsPath); err != nil {
+		// After a cutover vars.yaml names the destination: the source is then taken
+		// from what cutover kept in the state folder (see config.ApplySource).
+		if _, err := cfg.ApplySource(c.varsPath); err != nil {
 			return nil, usageError{err}
 		}
 	}
@@ -125,6 +127,7 @@ func (c *common) store(side string, e config.Endpoint, workers int, m *metrics.M
 		CAFile:    e.CAFile,
 		// Temporary (STS) keys carry a session token.
 		SessionToken: e.SessionToken.Value(),
+		StallTimeout: e.StallTimeout,
 		MaxConns:     workers,
 	})
 	if err != nil {

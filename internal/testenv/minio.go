@@ -24,10 +24,13 @@ type MinIO struct {
 	AccessKey string
 	SecretKey string
 	Dir       string
+	// CAFile is the PEM of the self-signed certificate a TLS server presents.
+	CAFile string
 
 	t    testing.TB
 	addr string
 	env  []string
+	tls  *TLSFiles
 	cmd  *exec.Cmd
 	done chan struct{}
 }
@@ -91,14 +94,36 @@ func FreePort(t testing.TB) int {
 // StartMinIO starts a fresh server and stops it when the test ends.
 func StartMinIO(t testing.TB, extraEnv ...string) *MinIO {
 	t.Helper()
+	return StartMinIOWith(t, MinIOOptions{Env: extraEnv})
+}
+
+// MinIOOptions vary how a test server is started.
+type MinIOOptions struct {
+	Env     []string  // extra environment, NAME=value
+	DataDir string    // where the data lives; default a fresh folder (on tmpfs if there is one)
+	TLS     *TLSFiles // serve https with this certificate (see SelfSigned)
+}
+
+// StartMinIOWith starts a fresh server as o says and stops it when the test ends.
+func StartMinIOWith(t testing.TB, o MinIOOptions) *MinIO {
+	t.Helper()
 	m := &MinIO{
 		AccessKey: "testroot" + strconv.Itoa(os.Getpid()),
 		SecretKey: "testsecret-" + strconv.FormatInt(time.Now().UnixNano(), 36),
-		Dir:       dataDir(t),
+		Dir:       o.DataDir,
 		t:         t,
+		tls:       o.TLS,
+	}
+	if m.Dir == "" {
+		m.Dir = dataDir(t)
 	}
 	m.addr = "127.0.0.1:" + strconv.Itoa(FreePort(t))
 	m.Endpoint = "http://" + m.addr
+	if o.TLS != nil {
+		m.Endpoint = "https://" + m.addr
+		m.CAFile = o.TLS.CAFile
+	}
+	extraEnv := o.Env
 	m.env = append(os.Environ(),
 		"MINIO_ROOT_USER="+m.AccessKey,
 		"MINIO_ROOT_PASSWORD="+m.SecretKey,
@@ -119,7 +144,11 @@ func (m *MinIO) Start() {
 		return
 	}
 	console := "127.0.0.1:" + strconv.Itoa(FreePort(m.t))
-	cmd := exec.Command(Binary(m.t), "server", "--quiet", "--address", m.addr, "--console-address", console, m.Dir)
+	args := []string{"server", "--quiet", "--address", m.addr, "--console-address", console}
+	if m.tls != nil {
+		args = append(args, "--certs-dir", m.tls.Dir)
+	}
+	cmd := exec.Command(Binary(m.t), append(args, m.Dir)...)
 	cmd.Env = m.env
 	logf, err := os.Create(filepath.Join(m.t.TempDir(), "minio.log"))
 	if err != nil {
@@ -132,9 +161,10 @@ func (m *MinIO) Start() {
 	}
 	m.cmd, m.done = cmd, make(chan struct{})
 	go func() { cmd.Wait(); logf.Close(); close(m.done) }()
+	hc := &http.Client{Transport: m.transport(), Timeout: 5 * time.Second}
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(m.Endpoint + "/minio/health/ready")
+		resp, err := hc.Get(m.Endpoint + "/minio/health/ready")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -166,13 +196,21 @@ func (m *MinIO) Stop() {
 	m.cmd = nil
 }
 
+// SetRootSecret changes the root secret key the server takes at its next Start (and the
+// one Client uses): keys that worked before stop working, as after a key rotation.
+func (m *MinIO) SetRootSecret(secret string) {
+	m.SecretKey = secret
+	m.env = append(m.env, "MINIO_ROOT_PASSWORD="+secret) // the last one wins
+}
+
 // Addr is host:port.
 func (m *MinIO) Addr() string { return m.addr }
 
 // Client is an independent minio-go client with the root credentials, for seeding and checking.
 func (m *MinIO) Client() *minio.Client {
 	m.t.Helper()
-	c, err := minio.New(m.addr, &minio.Options{Creds: credentials.NewStaticV4(m.AccessKey, m.SecretKey, "")})
+	c, err := minio.New(m.addr, &minio.Options{Creds: credentials.NewStaticV4(m.AccessKey, m.SecretKey, ""),
+		Secure: m.tls != nil, Transport: m.transport()})
 	if err != nil {
 		m.t.Fatal(err)
 	}

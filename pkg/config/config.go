@@ -35,6 +35,9 @@ type Endpoint struct {
 	AccessKeyFile string `yaml:"accessKeyFile"`
 	SecretKeyFile string `yaml:"secretKeyFile"`
 	CAFile        string `yaml:"caFile"`
+	// StallTimeout: a connection that moves no byte either way this long is dropped and
+	// the request retried (default 2m).
+	StallTimeout time.Duration `yaml:"stallTimeout"`
 }
 
 // Config is the whole configuration file.
@@ -190,6 +193,9 @@ func (e *Endpoint) validate(side, envAccess, envSecret string) error {
 	u, err := url.Parse(e.Endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("%s.endpoint %q: want http://host[:port] or https://host[:port]", side, e.Endpoint)
+	}
+	if e.StallTimeout < 0 || (e.StallTimeout > 0 && e.StallTimeout < time.Second) {
+		return fmt.Errorf("%s.stallTimeout: %s is too short; give at least 1s (default 2m)", side, e.StallTimeout)
 	}
 	if e.AccessKey == "" {
 		return fmt.Errorf("%s.accessKey is empty: set %s.accessKey, %s.accessKeyFile, or %s", side, side, side, envAccess)

@@ -7,6 +7,7 @@ import (
 	"iter"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -40,6 +41,8 @@ type Engine struct {
 	Src, Dst    store.Store
 	Checkpoints checkpoint.Dir
 	Opt         Options
+
+	abortWarned atomic.Bool // the missing s3:AbortMultipartUpload was explained
 }
 
 // Result is what one pair's run achieved.
@@ -115,6 +118,9 @@ type pairRun struct {
 	mark *watermark
 	tags *checkpoint.ETagMap
 
+	// stop ends the pass early with a StopError: no more objects are started.
+	stop context.CancelCauseFunc
+
 	mu     sync.Mutex // guards state and res
 	state  *checkpoint.State
 	res    Result
@@ -127,9 +133,11 @@ func (e *Engine) runPair(ctx context.Context, p Pair) (Result, error) {
 	state, err := e.Checkpoints.Load(ctx, name)
 	if errors.Is(err, checkpoint.ErrCorrupt) {
 		// The merge-join makes a fresh start correct, only slower.
-		o.Log.Warn("checkpoint unreadable; starting this bucket over (objects already copied are skipped)",
+		o.Log.Warn("checkpoint unreadable (the error names the file); starting this bucket over: objects already copied are "+
+			"recognised from the listings and skipped, so nothing is lost, only time",
 			zap.String("bucket", p.Source), zap.Error(err))
-		state, err = &checkpoint.State{Version: checkpoint.Version}, nil
+		state = &checkpoint.State{Version: checkpoint.Version}
+		state.Uploads, err = e.ownUploads(ctx, p, o.Shard)
 	}
 	if err != nil {
 		return Result{Pair: p}, err
@@ -161,9 +169,23 @@ func (e *Engine) runPair(ctx context.Context, p Pair) (Result, error) {
 // abortLeftovers aborts the multipart uploads an earlier run journaled and did not end.
 // The journal holds the key before the upload exists, so the uploads are looked up by
 // key: one created just before a crash has an ID nobody wrote down.
+//
+// A key with only the migration guide's permissions may neither list nor abort
+// uploads: then the ID the journal holds is tried, and what cannot be aborted is
+// reported (abortDenied) and dropped from the journal, since no later run could do
+// better with the same key.
 func (r *pairRun) abortLeftovers(ctx context.Context) error {
-	for key := range r.state.Uploads {
+	var kept []string
+	for key, id := range r.state.Uploads {
 		ups, err := r.e.Dst.ListUploads(ctx, r.pair.Dest, key)
+		if denied(err) {
+			ups, err = nil, nil
+			if id != "" {
+				ups = []store.Upload{{Key: key, UploadID: id}}
+			} else {
+				kept = append(kept, key+" (upload ID not recorded)")
+			}
+		}
 		if err != nil {
 			return fmt.Errorf("look for uploads left by an earlier run under %s/%s: %w", r.pair.Dest, key, err)
 		}
@@ -171,12 +193,21 @@ func (r *pairRun) abortLeftovers(ctx context.Context) error {
 			if u.Key != key {
 				continue
 			}
-			if err := r.e.Dst.AbortMultipart(ctx, r.pair.Dest, key, u.UploadID); err != nil {
+			err := r.e.Dst.AbortMultipart(ctx, r.pair.Dest, key, u.UploadID)
+			if denied(err) {
+				kept = append(kept, key+" (upload "+u.UploadID+")")
+				continue
+			}
+			if err != nil {
 				return fmt.Errorf("abort the upload of %s/%s left by an earlier run: %w", r.pair.Dest, key, err)
 			}
 			r.o.Log.Info("aborted an upload left by an earlier run", zap.String("bucket", r.pair.Dest), zap.String("key", key))
 		}
 		delete(r.state.Uploads, key)
+	}
+	if len(kept) > 0 {
+		sort.Strings(kept)
+		r.e.abortDenied(r.o.Log, r.pair.Dest, kept)
 	}
 	return nil
 }
@@ -193,6 +224,10 @@ func (r *pairRun) pass(ctx context.Context) error {
 	// in-flight objects get the grace period to finish.
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
+	// listCtx ends the listing on SIGTERM (ctx) or on a StopError from any worker.
+	listCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	r.stop = stop
 	stopGrace := context.AfterFunc(ctx, func() {
 		t := time.AfterFunc(r.o.Grace, cancelWork)
 		<-workCtx.Done()
@@ -207,7 +242,7 @@ func (r *pairRun) pass(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				if ctx.Err() != nil {
+				if listCtx.Err() != nil {
 					// Stopping: queued objects are not started. Their slots stay
 					// open, so the watermark stays below them and the next run
 					// copies them.
@@ -235,7 +270,7 @@ func (r *pairRun) pass(ctx context.Context) error {
 		}
 	}()
 
-	listErr := r.list(ctx, jobs)
+	listErr := r.list(listCtx, jobs)
 	close(jobs)
 	wg.Wait()
 	ticker.Stop()
@@ -243,6 +278,16 @@ func (r *pairRun) pass(ctx context.Context) error {
 	tickWG.Wait()
 
 	interrupted := ctx.Err() != nil
+	if !interrupted {
+		if s := stopCause(listCtx); s != nil {
+			listErr = s
+		} else if listErr == nil {
+			r.retryFailed(workCtx)
+			if s := stopCause(listCtx); s != nil {
+				listErr = s
+			}
+		}
+	}
 	if listErr != nil && !interrupted {
 		// The listing failed for good (after retries): keep the watermark for the next run.
 		if err := r.save(context.WithoutCancel(ctx)); err != nil {
@@ -250,9 +295,6 @@ func (r *pairRun) pass(ctx context.Context) error {
 		}
 		r.o.Observer.PassEnded(r.pair.Source, false)
 		return listErr
-	}
-	if !interrupted {
-		r.retryFailed(workCtx)
 	}
 	r.finish(interrupted)
 	if err := r.save(context.WithoutCancel(ctx)); err != nil {
@@ -264,8 +306,8 @@ func (r *pairRun) pass(ctx context.Context) error {
 
 // list merge-joins both listings from the watermark and hands copies to the workers.
 func (r *pairRun) list(ctx context.Context, jobs chan<- job) error {
-	src := r.owned(prefetch(ctx, r.e.Src.List(ctx, r.pair.Source, r.state.Watermark)))
-	dst := r.owned(prefetch(ctx, r.e.Dst.List(ctx, r.pair.Dest, r.state.Watermark)))
+	src := r.owned(prefetch(ctx, stopOnFatal("source", r.e.Src.List(ctx, r.pair.Source, r.state.Watermark))))
+	dst := r.owned(prefetch(ctx, stopOnFatal("destination", r.e.Dst.List(ctx, r.pair.Dest, r.state.Watermark))))
 	err := Join(src, dst, r.same, func(a Action) error {
 		r.o.Observer.Listed(r.pair.Source, a.Src)
 		switch a.Kind {
@@ -324,6 +366,9 @@ func (r *pairRun) work(ctx context.Context, j job) {
 		r.record(j.obj.Key, Skipped, 0, nil)
 	case err != nil:
 		r.record(j.obj.Key, Failed, j.obj.Size, err)
+		if s := stopping(sideOf(err), err); s != nil {
+			r.stop(s)
+		}
 	default:
 		r.record(j.obj.Key, Copied, c.bytes, nil)
 	}
@@ -403,6 +448,10 @@ func (r *pairRun) retryFailed(ctx context.Context) {
 		}
 		if err != nil {
 			r.record(k, Failed, 0, err)
+			if s := stopping("source", err); s != nil {
+				r.stop(s)
+				return
+			}
 			continue
 		}
 		var dstp *store.Object
@@ -419,6 +468,10 @@ func (r *pairRun) retryFailed(ctx context.Context) {
 			c, err := r.copyOne(ctx, src.Object)
 			if err != nil {
 				r.record(k, Failed, src.Size, err)
+				if s := stopping(sideOf(err), err); s != nil {
+					r.stop(s)
+					return
+				}
 			} else {
 				r.record(k, Copied, c.bytes, nil)
 			}
@@ -473,19 +526,83 @@ func (r *pairRun) uploadStarting(key string) error {
 	return r.save(context.Background())
 }
 
-// uploadCreated notes the ID for the log of a later run; it needs no write of its own.
-func (r *pairRun) uploadCreated(key, id string) {
+// uploadCreated records the ID before the first part is sent. A later run finds an
+// upload by key where the key may list uploads; with only the migration guide's
+// permissions it may not, and the recorded ID is the only way to abort it.
+func (r *pairRun) uploadCreated(key, id string) error {
 	r.mu.Lock()
 	if _, ok := r.state.Uploads[key]; ok {
 		r.state.Uploads[key] = id
 	}
 	r.mu.Unlock()
+	return r.save(context.Background())
+}
+
+// uploadAbortDenied drops an upload the key may not abort from the journal, after
+// saying so: no later run could abort it with the same key either.
+func (r *pairRun) uploadAbortDenied(key, id string) {
+	r.uploadEnded(key)
+	r.e.abortDenied(r.o.Log, r.pair.Dest, []string{key + " (upload " + id + ")"})
 }
 
 func (r *pairRun) uploadEnded(key string) {
 	r.mu.Lock()
 	delete(r.state.Uploads, key)
 	r.mu.Unlock()
+}
+
+// ownUploads stands in for the journal of multipart uploads when the checkpoint that
+// held it is unreadable: the destination bucket's unfinished uploads under keys the
+// source holds are taken for this migrator's own, so abortLeftovers ends them. (Uploads
+// under other keys are someone else's and are left alone.)
+func (e *Engine) ownUploads(ctx context.Context, p Pair, shard Shard) (map[string]string, error) {
+	ups, err := e.Dst.ListUploads(ctx, p.Dest, "")
+	if denied(err) {
+		return nil, nil // abortLeftovers could not abort them either; nothing to find
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look for uploads left in %s after its checkpoint was lost: %w", p.Dest, err)
+	}
+	own := map[string]string{}
+	for _, u := range ups {
+		if !shard.Owns(u.Key) {
+			continue
+		}
+		if _, err := e.Src.Stat(ctx, p.Source, u.Key); err == nil {
+			own[u.Key] = u.UploadID
+		}
+	}
+	return own, nil
+}
+
+// abortDenied explains, once per run, that the destination key may not abort multipart
+// uploads and what to do about the ones left; later occurrences only list them.
+func (e *Engine) abortDenied(log *zap.Logger, bucket string, uploads []string) {
+	if e.abortWarned.Swap(true) {
+		log.Warn("multipart uploads left unfinished (the key may not abort them; see above)",
+			zap.String("bucket", bucket), zap.Strings("uploads", uploads))
+		return
+	}
+	log.Warn("the destination key may not abort multipart uploads (AccessDenied: s3:AbortMultipartUpload is not among "+
+		"the seven permissions of OpenReplay's migration guide), so these unfinished uploads stay in the bucket, unseen "+
+		"but stored, until removed: add a lifecycle rule with AbortIncompleteMultipartUpload (e.g. DaysAfterInitiation: 1) "+
+		"to the destination bucket, or grant the key s3:AbortMultipartUpload and s3:ListBucketMultipartUploads",
+		zap.String("bucket", bucket), zap.Strings("uploads", uploads))
+}
+
+// denied tells whether the service refused the request for want of permission.
+func denied(err error) bool {
+	var se *store.Error
+	return errors.As(err, &se) && se.Code == "AccessDenied"
+}
+
+// stopCause is the StopError that ended ctx, if one did.
+func stopCause(ctx context.Context) *StopError {
+	var s *StopError
+	if errors.As(context.Cause(ctx), &s) {
+		return s
+	}
+	return nil
 }
 
 func cloneMap(m map[string]string) map[string]string {

@@ -14,6 +14,7 @@ import (
 	"github.com/openreplay-migrator/openreplay-migrator/internal/testenv"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/checkpoint"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/copy"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/preflight"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/retry"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/s3"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
@@ -300,6 +301,10 @@ func TestVerifyReportsMissingDifferentAndExtra(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := dc.PutObject(ctx, "openreplay-assets", "zz-extra", strings.NewReader("x"), 1, minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// preflight's probe is no difference: the guide's key cannot delete it.
+	if _, err := dc.PutObject(ctx, "openreplay-assets", preflight.ProbePrefix+"preflight-probe", strings.NewReader("p"), 1, minio.PutObjectOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	// Same bytes, other headers and tags: only a deep verify can tell.

@@ -25,8 +25,9 @@ type objectCopier struct {
 	// record from which the next run finds and aborts the upload.
 	journal interface {
 		uploadStarting(key string) error
-		uploadCreated(key, id string)
+		uploadCreated(key, id string) error
 		uploadEnded(key string)
+		uploadAbortDenied(key, id string)
 	}
 }
 
@@ -119,7 +120,11 @@ func (c *objectCopier) copyMultipart(ctx context.Context, obj store.Object, n in
 		// next run looks for an upload under it.
 		return copied{}, err
 	}
-	c.journal.uploadCreated(obj.Key, id)
+	if err := c.journal.uploadCreated(obj.Key, id); err != nil {
+		c.abort(obj.Key, id)
+		body.Close()
+		return copied{}, err
+	}
 	etag, err := c.uploadParts(ctx, obj, m, body, id, n)
 	if err != nil {
 		c.abort(obj.Key, id)
@@ -177,17 +182,21 @@ func (c *objectCopier) uploadParts(ctx context.Context, obj store.Object, first 
 func (c *objectCopier) abort(key, id string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := c.dst.AbortMultipart(ctx, c.dstBkt, key, id); err == nil {
+	err := c.dst.AbortMultipart(ctx, c.dstBkt, key, id)
+	switch {
+	case err == nil:
 		c.journal.uploadEnded(key)
+	case denied(err):
+		c.journal.uploadAbortDenied(key, id)
 	}
-	// On failure the upload stays in the journal; the next run aborts it.
+	// On another failure the upload stays in the journal; the next run aborts it.
 }
 
 // header is what the object carries besides its bytes; tags cost a request, so they
-// are fetched only when the GET said there are some.
+// are fetched only when the GET said there are some and did not bring them all.
 func (c *objectCopier) header(ctx context.Context, m store.ObjectMeta) (store.Header, error) {
 	h := m.Header
-	if m.TagCount > 0 {
+	if m.TagCount > 0 && len(h.Tags) != m.TagCount {
 		t, err := c.src.Tags(ctx, c.srcBkt, m.Key)
 		if err != nil {
 			return h, err
@@ -197,14 +206,18 @@ func (c *objectCopier) header(ctx context.Context, m store.ObjectMeta) (store.He
 	return h, nil
 }
 
-// multipartParts is N for an ETag "<md5>-N", else 0.
+// maxParts is the most parts S3 allows in one upload.
+const maxParts = 10000
+
+// multipartParts is N for an ETag "<md5>-N", else 0. An N beyond S3's limit is no
+// multipart ETag (the copier would otherwise size its part list by it).
 func multipartParts(etag string) int {
 	i := strings.LastIndexByte(etag, '-')
 	if i < 0 {
 		return 0
 	}
 	n, err := strconv.Atoi(etag[i+1:])
-	if err != nil || !isMD5(etag[:i]) {
+	if err != nil || n < 1 || n > maxParts || !isMD5(etag[:i]) {
 		return 0
 	}
 	return n

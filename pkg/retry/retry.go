@@ -82,6 +82,10 @@ func Retryable(err error) bool {
 		case "BadDigest", "XAmzContentSHA256Mismatch", "IncompleteBody":
 			// The bytes were damaged on the way; the next try reads them again.
 			return true
+		case "XMinioStorageFull", "XMinioAdminBucketQuotaExceeded", "QuotaExceeded":
+			// A full disk or quota (MinIO answers 507) does not clear in seconds:
+			// retrying every object would only delay the stop that says so.
+			return false
 		}
 		if se.Status >= 500 || se.Status == 429 || se.Status == 408 {
 			return true

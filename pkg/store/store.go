@@ -32,7 +32,7 @@ type Header struct {
 type ObjectMeta struct {
 	Object
 	Header
-	TagCount   int   // tags the object has; Get does not fetch them (a separate request)
+	TagCount   int   // tags the object has; Get may bring them in Header.Tags, else ask Tags
 	PartsCount int   // parts of a multipart object; 0 or 1 for a single-part one
 	PartSize   int64 // length of the part that was read, when a part was asked for
 }

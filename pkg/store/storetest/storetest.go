@@ -163,6 +163,10 @@ func Run(t *testing.T, s store.Store, bucket string) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// A store may bring the tags with the body; then they must be all of them.
+		if m.Header.Tags != nil && fmt.Sprint(m.Header.Tags) != fmt.Sprint(tags) {
+			t.Fatalf("Get brought tags %v; the object has %v", m.Header.Tags, tags)
+		}
 		m.Header.Tags = tags
 		if fmt.Sprint(m.Header) != fmt.Sprint(h) || m.TagCount != 2 {
 			t.Fatalf("header\n got %+v (tag count %d)\nwant %+v", m.Header, m.TagCount, h)

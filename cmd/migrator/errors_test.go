@@ -1,0 +1,80 @@
+package main_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/openreplay-migrator/openreplay-migrator/internal/seed"
+	"github.com/openreplay-migrator/openreplay-migrator/internal/testenv"
+)
+
+// Every mistake an operator can make in the configuration stops the migrator before any
+// work with exit status 2 and a message that names the setting to fix.
+func TestErrorsNameTheSettingToFix(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, seed.Spec{Sessions: 2, Assets: 2, Sourcemaps: 1, Seed: 71}, 2)
+	base := readFile(t, s.config)
+	unreachable := fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t))
+	without := func(name string) []string {
+		var env []string
+		for _, kv := range s.env {
+			if !strings.HasPrefix(kv, name+"=") {
+				env = append(env, kv)
+			}
+		}
+		return env
+	}
+	for _, c := range []struct {
+		name   string
+		config string   // the config file; "" for the site's own
+		env    []string // replaces the site's environment when set
+		want   []string // every one must be in the message
+	}{
+		{name: "wrong destination access key", env: append(s.env[:len(s.env):len(s.env)], "MIGRATOR_DESTINATION_ACCESS_KEY=nosuchkey"),
+			want: []string{"InvalidAccessKeyId", "check destination.accessKey"}},
+		{name: "wrong source secret key", env: append(s.env[:len(s.env):len(s.env)], "MIGRATOR_SOURCE_SECRET_KEY=wrong"),
+			want: []string{"SignatureDoesNotMatch", "check source.secretKey"}},
+		{name: "missing source bucket", config: strings.Replace(base, "mobs: openreplay-recordings", "no-such-recordings: openreplay-recordings", 1),
+			want: []string{`source bucket "no-such-recordings" does not exist`, "buckets:"}},
+		{name: "missing destination bucket", config: strings.Replace(base, "mobs: openreplay-recordings", "mobs: no-such-destination", 1),
+			want: []string{`destination bucket "no-such-destination" does not exist`, "`migrator preflight`"}},
+		{name: "unreachable endpoint", config: strings.Replace(base, s.dst.Endpoint, unreachable, 1),
+			want: []string{"destination endpoint " + unreachable + " is unreachable", "check destination.endpoint"}},
+		{name: "broken YAML", config: strings.Replace(base, "workers: 2", "workers: [2", 1),
+			want: []string{"config", "line "}},
+		{name: "unknown config key", config: strings.Replace(base, "workers: 2", "wrokers: 2", 1),
+			want: []string{"wrokers", "line 4"}},
+		{name: "missing secret", env: without("MIGRATOR_SOURCE_SECRET_KEY"),
+			want: []string{"source.secretKey is empty", "MIGRATOR_SOURCE_SECRET_KEY"}},
+		{name: "plain-http destination", config: strings.Replace(base, "allowInsecure: true", "allowInsecure: false", 1),
+			want: []string{"destination.endpoint", "plain http", "allowInsecure: true"}},
+		{name: "stall timeout too short", config: strings.Replace(base, "region: us-east-1}", "region: us-east-1, stallTimeout: 10ms}", 1),
+			want: []string{"source.stallTimeout"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s.t = t
+			config := s.config
+			if c.config != "" {
+				config = s.writeConfig(c.config)
+			}
+			env := s.env
+			if c.env != nil {
+				s.env = c.env
+			}
+			code, out := s.run("copy", "--config", config)
+			s.env = env
+			if code != 2 {
+				t.Errorf("exit %d, want 2:\n%s", code, out)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("the message does not say %q:\n%s", w, out)
+				}
+			}
+			if strings.Contains(out, "panic") || strings.Count(strings.TrimSpace(out), "\n") > 5 {
+				t.Errorf("want a short message, got:\n%s", out)
+			}
+		})
+	}
+}
