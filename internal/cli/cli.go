@@ -47,6 +47,9 @@ func commands() map[string]func() command {
 		"verify": func() command { return &verifyCmd{} },
 		"plan":   func() command { return &planCmd{} },
 		"serve":  func() command { return &serveCmd{} },
+
+		"preflight": func() command { return &preflightCmd{} },
+		"cutover":   func() command { return &cutoverCmd{} },
 	}
 }
 

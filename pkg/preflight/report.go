@@ -1,0 +1,101 @@
+package preflight
+
+import (
+	"crypto/md5"
+	"fmt"
+	"io"
+	"text/tabwriter"
+)
+
+// Status is a check's outcome as printed.
+type Status string
+
+// Statuses.
+const (
+	OK        Status = "ok"         // fine as it is
+	Fixed     Status = "fixed"      // was not, and preflight fixed it
+	WouldFix  Status = "would fix"  // --dry-run: preflight would fix it
+	Granted   Status = "granted"    // the probe call was allowed
+	Denied    Status = "denied"     // the probe call was refused (AccessDenied)
+	NA        Status = "n/a"        // the service does not have the feature
+	Warn      Status = "warn"       // works, but act on it
+	CannotFix Status = "cannot fix" // preflight could not do it: do it by hand
+	Missing   Status = "missing"    // does not exist and could not be made
+	Unknown   Status = "unknown"    // could not be found out
+	NotProbed Status = "not probed" // --dry-run, or no bucket to probe
+)
+
+// Row is one check.
+type Row struct {
+	Check  string
+	Status Status
+	Do     string // what it found or did, and what to do about it
+	// Blocking: the copy cannot work until this is done.
+	Blocking bool
+}
+
+// Report is every check, in the order they ran.
+type Report struct {
+	Rows   []Row
+	DryRun bool
+}
+
+// Blocking tells whether something the copy needs is missing.
+func (r *Report) Blocking() bool {
+	for _, row := range r.Rows {
+		if row.Blocking {
+			return true
+		}
+	}
+	return false
+}
+
+// Row returns the row of check, and whether there is one.
+func (r *Report) Row(check string) (Row, bool) {
+	for _, row := range r.Rows {
+		if row.Check == check {
+			return row, true
+		}
+	}
+	return Row{}, false
+}
+
+// Print writes the table and a closing line that says whether the copy can run.
+func (r *Report) Print(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CHECK\tSTATUS\tWHAT TO DO")
+	byHand := 0
+	for _, row := range r.Rows {
+		st := string(row.Status)
+		if row.Blocking {
+			st += " !"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", row.Check, st, row.Do)
+		if row.Status == CannotFix || row.Status == Warn || row.Blocking {
+			byHand++
+		}
+	}
+	tw.Flush()
+	switch {
+	case r.Blocking():
+		fmt.Fprintln(w, "preflight: the copy cannot run until the rows marked ! are fixed")
+	case byHand > 0:
+		rows := "rows ask"
+		if byHand == 1 {
+			rows = "row asks"
+		}
+		fmt.Fprintf(w, "preflight: the copy can run; %d %s for something to be done by hand before `migrator cutover`\n", byHand, rows)
+	default:
+		fmt.Fprintln(w, "preflight: the destination is ready")
+	}
+	if r.DryRun {
+		fmt.Fprintln(w, "preflight: --dry-run: nothing was changed")
+	}
+}
+
+func md5sum(b []byte) [16]byte { return md5.Sum(b) }
+
+func readAll(rc io.ReadCloser) ([]byte, error) {
+	defer rc.Close()
+	return io.ReadAll(rc)
+}
