@@ -10,6 +10,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
+
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/statuspage"
 )
 
 // serve starts the metrics and debug listeners the flags ask for. Listening happens
@@ -20,6 +22,7 @@ func (c *common) serve(ctx context.Context, p *parts) error {
 		mux.Handle("/metrics", promhttp.HandlerFor(p.reg, promhttp.HandlerOpts{Registry: p.reg}))
 		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 		mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) { ready(r.Context(), w, p) })
+		mux.Handle("/", statuspage.Handler(p.metrics.Snapshot)) // the status page and /api/status
 		if err := p.listen("metrics-addr", c.metricsAddr, mux); err != nil {
 			return err
 		}
