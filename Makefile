@@ -37,3 +37,53 @@ demo: tools build
 
 clean:
 	rm -rf bin .tools .demo
+
+# The status page in Debian's Chromium, as an operator would see it; screenshots go to
+# test-output/. E2E_REQUIRED makes the test fail, not skip, when Chromium cannot start.
+.PHONY: e2e
+e2e: tools
+	@command -v chromium >/dev/null || { \
+	  echo "installing Debian's chromium package (for the status page's browser test)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	E2E_REQUIRED=1 $(GO) test -count=1 -timeout 10m -v -run '^TestStatusPageInBrowser$$' ./pkg/statuspage
+
+# Helm at a pinned version, for the chart's tests (deploy/).
+HELM_VERSION := v3.22.0
+.PHONY: helm-lint chart-files
+$(TOOLS)/helm:
+	@echo "building helm $(HELM_VERSION) (a few minutes, once)"
+	GOBIN=$(TOOLS) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+tools: $(TOOLS)/helm
+helm-lint: $(TOOLS)/helm
+	$(TOOLS)/helm lint --strict deploy/helm/openreplay-migrator
+# Helm reads only files inside a chart: it carries copies of the dashboard and the alert
+# rules, and deploy/chartfiles_test.go fails until they are copied again after a change.
+chart-files:
+	cp dashboards/openreplay-migrator.json deploy/alerts/openreplay-migrator.rules.yaml deploy/helm/openreplay-migrator/files/
+
+# The fault suite at full length (20 SIGKILLs, more data, longer faults); `make test`
+# runs the short version. The per-scenario table goes to bin/chaos-table.md (the README's
+# "Fault tests" section shows one). Needs root for the full-disk scenario (a tmpfs mount).
+chaos: $(TOOLS)/minio
+	@mkdir -p bin
+	MIGRATOR_CHAOS=full MIGRATOR_CHAOS_TABLE=$(CURDIR)/bin/chaos-table.md \
+	  $(GO) test -count=1 -timeout 60m -v -run '^Test(Chaos|Security)' ./cmd/migrator
+	@cat bin/chaos-table.md
+
+# Each fuzz target for FUZZTIME (seed corpora alone run in `make test`).
+FUZZTIME ?= 15s
+FUZZ_TARGETS := pkg/config:FuzzParse pkg/checkpoint:FuzzDecode pkg/checkpoint:FuzzETagMap \
+  pkg/s3:FuzzContentRange pkg/copy:FuzzETagParts pkg/copy:FuzzShard pkg/copy:FuzzJoin \
+  pkg/openreplay:FuzzParseStorage pkg/openreplay:FuzzEditStorage
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  echo "== $${t#*:} ($${t%%:*}, $(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -parallel 1 ./$${t%%:*}; \
+	done
+
+# The migrator against a bare GET->PUT loop (tools/baseline) on two local MinIO servers:
+# speed, peak RSS, requests per object, a re-run with nothing to copy, resume after
+# kill -9, and the merge-join at 1M keys. About 10 minutes; writes bench/results.md (the
+# README's "Performance" section quotes it). BENCH_SETS="mixed tiny" picks data sets.
+bench: $(TOOLS)/minio
+	./scripts/bench.sh

@@ -1,10 +1,17 @@
 package s3_test
 
 import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"fmt"
+	"net/http"
+	"sync/atomic"
 	"testing"
 
 	"github.com/openreplay-migrator/openreplay-migrator/internal/testenv"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/s3"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/store/storetest"
 )
 
@@ -23,5 +30,57 @@ func TestEndpointIsChecked(t *testing.T) {
 		if _, err := s3.New(s3.Options{Endpoint: e}); err == nil {
 			t.Errorf("endpoint %q accepted", e)
 		}
+	}
+}
+
+// tagRequests counts GetObjectTagging requests.
+type tagRequests struct {
+	base http.RoundTripper
+	n    atomic.Int64
+}
+
+func (c *tagRequests) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodGet && r.URL.Query().Has("tagging") {
+		c.n.Add(1)
+	}
+	return c.base.RoundTrip(r)
+}
+
+// Every OpenReplay recording is tagged: once the client knows it talks to MinIO, a GET
+// brings the tags along and the copier needs no GetObjectTagging request per object.
+func TestGetBringsTagsFromMinIO(t *testing.T) {
+	m := testenv.StartMinIO(t)
+	m.MakeBuckets("tags")
+	var tr tagRequests
+	c, err := s3.New(s3.Options{Endpoint: m.Endpoint, AccessKey: m.AccessKey, SecretKey: m.SecretKey, Region: "us-east-1",
+		WrapTransport: func(rt http.RoundTripper) http.RoundTripper { tr.base = rt; return &tr }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	want := map[string]string{"retention": "default", "to_delete_in_days": "30"}
+	body := []byte("session")
+	sum := md5.Sum(body)
+	for _, k := range []string{"1/dom.mobs", "2/dom.mobs"} {
+		if _, err := c.Put(ctx, "tags", k, bytes.NewReader(body), int64(len(body)), sum[:], store.Header{Tags: want}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, k := range []string{"1/dom.mobs", "2/dom.mobs"} {
+		rc, meta, err := c.Get(ctx, "tags", k, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc.Close()
+		if meta.TagCount != 2 {
+			t.Fatalf("%s: tag count %d; want 2", k, meta.TagCount)
+		}
+		// The first answer tells the client it talks to MinIO; later GETs ask for tags.
+		if i > 0 && fmt.Sprint(meta.Tags) != fmt.Sprint(want) {
+			t.Fatalf("%s: Get brought tags %v; want %v", k, meta.Tags, want)
+		}
+	}
+	if n := tr.n.Load(); n != 0 {
+		t.Fatalf("%d GetObjectTagging requests; want none", n)
 	}
 }
