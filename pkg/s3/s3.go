@@ -40,8 +40,8 @@ type Options struct {
 	// (a peer silent in the middle of a body); the request fails as a timeout and is
 	// retried. Default DefaultStallTimeout.
 	StallTimeout time.Duration
-	// MaxConns bounds idle connections kept per host; set it to the worker count so
-	// every worker reuses a warm connection.
+	// MaxConns is the number of workers; the transport keeps enough idle connections
+	// per host for each of them to reuse warm ones (see transport).
 	MaxConns int
 	// WrapTransport, if set, wraps the HTTP transport (tests count requests with it).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
