@@ -30,6 +30,7 @@ type Spec struct {
 	Sourcemaps int   // objects in the sourcemaps bucket
 	LargeEvery int   // every n-th session's dom.mobs is large (multipart); 0: none
 	LargeMax   int64 // largest such file
+	MobsMax    int64 // largest ordinary dom.mobs; dom.mobe and devtools.mob scale with it; 0: 2 MiB
 	Odd        bool  // add keys with spaces, +, %, ?, #, unicode, a trailing /, and a zero-byte object
 	Seed       uint64
 
@@ -43,14 +44,14 @@ const (
 	Sourcemaps = "sourcemaps"
 )
 
-// Demo is the data set `make demo` copies: about 300 MiB in ~1,500 objects.
+// Demo is the data set `make demo` copies: about 490 MiB in 1,500 objects, 10 multipart.
 func Demo() Spec {
 	return Spec{Sessions: 400, Assets: 250, Sourcemaps: 40, LargeEvery: 40, LargeMax: 24 << 20, Odd: true, Seed: 1}
 }
 
-// Mixed is the benchmark's mixed set: about 9,000 objects, ~800 MiB, some multipart.
+// Mixed is the benchmark's mixed set: 9,000 objects, ~780 MiB, 28 of them multipart.
 func Mixed() Spec {
-	return Spec{Sessions: 2800, Assets: 500, Sourcemaps: 100, LargeEvery: 70, LargeMax: 20 << 20, Seed: 2}
+	return Spec{Sessions: 2800, Assets: 500, Sourcemaps: 100, LargeEvery: 100, LargeMax: 16 << 20, MobsMax: 384 << 10, Seed: 2}
 }
 
 // Tiny is the benchmark's set of small objects: 10,000 x 2 KiB.
@@ -90,13 +91,17 @@ func Plan(s Spec) []Object {
 	for i := 0; i < s.Sessions; i++ {
 		// Session IDs are 16-19 digit integers.
 		id := strconv.FormatUint(1_000_000_000_000_000+r.Uint64N(8_000_000_000_000_000_000), 10)
-		mobs := logSize(r, 4<<10, 2<<20)
+		mobsMax := s.MobsMax
+		if mobsMax <= 0 {
+			mobsMax = 2 << 20
+		}
+		mobs := logSize(r, 4<<10, mobsMax)
 		if s.LargeEvery > 0 && i%s.LargeEvery == s.LargeEvery-1 {
 			mobs = PartSize + 1 + r.Int64N(max(s.LargeMax-PartSize, 1))
 		}
 		add(Recordings, id+"/dom.mobs", mobs, minio.PutObjectOptions{UserTags: recTags(i)})
-		add(Recordings, id+"/dom.mobe", logSize(r, 1<<10, 512<<10), minio.PutObjectOptions{UserTags: recTags(i)})
-		add(Recordings, id+"/devtools.mob", logSize(r, 1<<10, 200<<10), minio.PutObjectOptions{UserTags: recTags(i)})
+		add(Recordings, id+"/dom.mobe", logSize(r, 1<<10, mobsMax/4), minio.PutObjectOptions{UserTags: recTags(i)})
+		add(Recordings, id+"/devtools.mob", logSize(r, 1<<10, mobsMax*100/1024), minio.PutObjectOptions{UserTags: recTags(i)})
 	}
 	kinds := []struct{ ext, ctype, enc string }{
 		{".css", "text/css", "gzip"}, {".woff2", "font/woff2", ""}, {".png", "image/png", ""}, {".svg", "image/svg+xml", "br"},
