@@ -49,6 +49,12 @@ func TestErrorsNameTheSettingToFix(t *testing.T) {
 			want: []string{"source.secretKey is empty", "MIGRATOR_SOURCE_SECRET_KEY"}},
 		{name: "plain-http destination", config: strings.Replace(base, "allowInsecure: true", "allowInsecure: false", 1),
 			want: []string{"destination.endpoint", "plain http", "allowInsecure: true"}},
+		{name: "missing state bucket", config: base + "stateS3: s3://no-such-state/openreplay\n",
+			want: []string{"stateS3 s3://no-such-state/openreplay", `bucket "no-such-state" does not exist`, "create it"}},
+		{name: "state bucket is a destination bucket", config: base + "stateS3: s3://openreplay-assets/state\n",
+			want: []string{"stateS3", "openreplay-assets also receives OpenReplay's sessions-assets"}},
+		{name: "state location not a URL", config: base + "stateS3: migrator-state\n",
+			want: []string{`stateS3 "migrator-state"`, "s3://bucket"}},
 		{name: "stall timeout too short", config: strings.Replace(base, "region: us-east-1}", "region: us-east-1, stallTimeout: 10ms}", 1),
 			want: []string{"source.stallTimeout"}},
 	} {

@@ -18,6 +18,7 @@ import (
 	"github.com/openreplay-migrator/openreplay-migrator/internal/seed"
 	"github.com/openreplay-migrator/openreplay-migrator/internal/testenv"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/checkpoint"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/s3"
 )
 
 var binary string
@@ -133,8 +134,19 @@ func TestCopyThenVerify(t *testing.T) {
 
 // SIGKILL at random instants, three times over one copy: every restart resumes, the end
 // state is identical, and no object is written twice beyond those in flight at a kill.
+// With stateS3 each restart also gets an empty state folder, as a pod rescheduled
+// without a volume would: it resumes from the checkpoints kept in the bucket.
 func TestSIGKILLMidCopyLosesNothing(t *testing.T) {
 	t.Parallel()
+	for _, where := range []string{"stateDir", "stateS3"} {
+		t.Run(where, func(t *testing.T) {
+			t.Parallel()
+			sigkillMidCopy(t, where == "stateS3")
+		})
+	}
+}
+
+func sigkillMidCopy(t *testing.T, inBucket bool) {
 	const workers, kills = 4, 3
 	s := newSite(t, seed.Spec{Sessions: 150, Assets: 100, Sourcemaps: 10, LargeEvery: 15, LargeMax: 16 << 20, Seed: 8}, workers)
 	ctx := context.Background()
@@ -145,10 +157,28 @@ func TestSIGKILLMidCopyLosesNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	var states checkpoint.Store = checkpoint.Dir(filepath.Join(s.dir, "state"))
+	config := func(int) string { return s.config }
+	if inBucket {
+		s.dst.MakeBuckets("migrator-state")
+		c, err := s3.New(s3.Options{Endpoint: s.dst.Endpoint, AccessKey: s.dst.AccessKey, SecretKey: s.dst.SecretKey, Region: "us-east-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		states = checkpoint.S3{Objects: c, Bucket: "migrator-state", Prefix: "openreplay/"}
+		body, err := os.ReadFile(s.config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		config = func(run int) string {
+			local := filepath.Join(s.dir, fmt.Sprintf("pod-%d", run))
+			return s.writeConfig(strings.Replace(string(body), filepath.Join(s.dir, "state"), local, 1) + "stateS3: s3://migrator-state/openreplay\n")
+		}
+	}
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	killed := 0
 	for i := 0; i < kills; i++ {
-		cmd, out := s.command("copy", "--config", s.config)
+		cmd, out := s.command("copy", "--config", config(i))
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -168,13 +198,27 @@ func TestSIGKILLMidCopyLosesNothing(t *testing.T) {
 	if killed == 0 {
 		t.Fatal("the copy always finished before the kill: the data set is too small to test a crash")
 	}
-	st, err := checkpoint.Dir(filepath.Join(s.dir, "state")).Load(ctx, "mobs--openreplay-recordings")
+	st, err := states.Load(ctx, "mobs--openreplay-recordings")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("after %d kills the recordings checkpoint says: watermark %q, %d copied, %d uploads open", killed, st.Watermark, st.Copied, len(st.Uploads))
-	if code, out := s.run("copy", "--config", s.config); code != 0 {
+	t.Logf("after %d kills the recordings checkpoint (%s) says: watermark %q, %d copied, %d uploads open", killed, states, st.Watermark, st.Copied, len(st.Uploads))
+	code, out := s.run("copy", "--config", config(kills))
+	if code != 0 {
 		t.Fatalf("final copy exited %d:\n%s", code, out)
+	}
+	if st.Watermark != "" && !strings.Contains(out, st.Watermark) {
+		t.Errorf("the checkpoint held watermark %q, but the restart did not resume from it:\n%s", st.Watermark, out)
+	}
+	if inBucket {
+		st, err := states.Load(ctx, "mobs--openreplay-recordings")
+		if err != nil || st.LastComplete.IsZero() {
+			t.Errorf("after the final copy the bucket's checkpoint says %+v (%v); want a completed pass", st, err)
+		}
+		local, _ := filepath.Glob(filepath.Join(s.dir, "pod-*", "*.json"))
+		if len(local) > 0 {
+			t.Errorf("with stateS3, checkpoints were written to the state folder: %v", local)
+		}
 	}
 	s.assertIdentical()
 	twice := 0

@@ -34,6 +34,11 @@ func checkBuckets(ctx context.Context, p *parts) error {
 			add(explain("destination", p.cfg.Destination, pr.Dest, err))
 		}
 	}
+	if bucket, _, ok := p.cfg.StateLocation(); ok {
+		if err := probe(ctx, p.dst, bucket); err != nil {
+			add(explainState(p.cfg, bucket, err))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -42,6 +47,16 @@ func probe(ctx context.Context, s store.Store, bucket string) error {
 		return err
 	}
 	return nil
+}
+
+// explainState is explain for the bucket that keeps the checkpoints.
+func explainState(c *config.Config, bucket string, err error) error {
+	var se *store.Error
+	if errors.As(err, &se) && se.Code == "NoSuchBucket" {
+		return fmt.Errorf("stateS3 %s: bucket %q does not exist at %s: create it (it holds only the migrator's checkpoints), or fix stateS3 in the config",
+			c.StateS3, bucket, c.Destination.Endpoint)
+	}
+	return fmt.Errorf("stateS3 %s (where checkpoints are kept): %w", c.StateS3, explain("destination", c.Destination, bucket, err))
 }
 
 // explain turns a failed request into what the operator should change.

@@ -214,7 +214,7 @@ func syncForCutover(ctx context.Context, p *parts, env *Env, phase string) error
 // destination has (written by OpenReplay since the switch, or preflight's probe) are no
 // difference, nor are ones OpenReplay rewrote there after the switch.
 func verifyForCutover(ctx context.Context, p *parts, env *Env, switchedAt time.Time) error {
-	v := &verify.Verifier{Src: p.src, Dst: p.dst, Checkpoints: p.checkpoints(), Shard: p.shard}
+	v := &verify.Verifier{Src: p.src, Dst: p.dst, Checkpoints: p.state, Shard: p.shard}
 	var problems []string
 	for _, pr := range p.pairs {
 		rep, err := v.Pair(ctx, pr, nil)

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/checkpoint"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/statuspage"
 )
 
@@ -53,7 +54,7 @@ func (p *parts) listen(flagName, addr string, h http.Handler) error {
 	return nil
 }
 
-// ready answers 200 when both services answer and the state folder is writable.
+// ready answers 200 when both services answer and the checkpoints can be saved.
 func ready(ctx context.Context, w http.ResponseWriter, p *parts) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -61,9 +62,12 @@ func ready(ctx context.Context, w http.ResponseWriter, p *parts) {
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}
-	if err := p.checkpoints().Writable(); err != nil {
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
-		return
+	// A state bucket was probed with the others; a state folder is probed by writing.
+	if dir, ok := p.state.(checkpoint.Dir); ok {
+		if err := dir.Writable(ctx); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
 	}
 	fmt.Fprintln(w, "ready")
 }

@@ -18,7 +18,7 @@ func (p *parts) runPass(ctx context.Context, kind string, extra ...copy.Observer
 	p.metrics.SetPhase(kind)
 	defer p.metrics.SetPhase("idle")
 	start := time.Now()
-	eng := &copy.Engine{Src: p.src, Dst: p.dst, Checkpoints: p.checkpoints(), Opt: copy.Options{
+	eng := &copy.Engine{Src: p.src, Dst: p.dst, Checkpoints: p.state, Opt: copy.Options{
 		Workers:  p.cfg.Workers,
 		Shard:    p.shard,
 		Grace:    p.cfg.GracePeriod,
@@ -48,7 +48,7 @@ func (p *parts) countAhead(ctx context.Context) (stop func()) {
 	var wg sync.WaitGroup
 	for _, pr := range p.pairs {
 		after := ""
-		if st, err := p.checkpoints().Load(ctx, copy.CheckpointName(pr, p.shard)); err == nil {
+		if st, err := p.state.Load(ctx, copy.CheckpointName(pr, p.shard)); err == nil {
 			if !st.LastComplete.IsZero() {
 				continue
 			}

@@ -104,7 +104,7 @@ func (r *runner) wait() { r.wg.Wait() }
 func (p *parts) allCompleted(ctx context.Context) bool {
 	var oldest time.Time
 	for _, pr := range p.pairs {
-		st, err := p.checkpoints().Load(ctx, copy.CheckpointName(pr, p.shard))
+		st, err := p.state.Load(ctx, copy.CheckpointName(pr, p.shard))
 		if err != nil || st.LastComplete.IsZero() {
 			return false
 		}

@@ -52,6 +52,7 @@ type parts struct {
 	dst     store.Store
 	pairs   []copy.Pair
 	shard   copy.Shard
+	state   checkpoint.Store // checkpoints: stateDir, or stateS3 on the destination
 	servers []*http.Server
 	// quietProgress: progress bars are drawn, so no progress lines in the log.
 	quietProgress bool
@@ -104,11 +105,16 @@ func (c *common) build(env *Env) (*parts, error) {
 	p.log = newLogger(c.logFormat, env)
 	p.metrics = metrics.New(p.reg)
 	p.reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
-	if p.src, err = c.store("source", cfg.Source, cfg.Workers, p.metrics); err != nil {
+	if p.src, _, err = c.store("source", cfg.Source, cfg.Workers, p.metrics); err != nil {
 		return nil, usageError{err}
 	}
-	if p.dst, err = c.store("destination", cfg.Destination, cfg.Workers, p.metrics); err != nil {
+	var dstClient *s3.Client
+	if p.dst, dstClient, err = c.store("destination", cfg.Destination, cfg.Workers, p.metrics); err != nil {
 		return nil, usageError{err}
+	}
+	p.state = checkpoint.Dir(cfg.StateDir)
+	if bucket, prefix, ok := cfg.StateLocation(); ok {
+		p.state = checkpoint.S3{Objects: stateObjects{p.dst, dstClient}, Bucket: bucket, Prefix: prefix}
 	}
 	for _, pr := range cfg.Pairs() {
 		p.pairs = append(p.pairs, copy.Pair{Source: pr.Source, Dest: pr.Dest})
@@ -117,8 +123,8 @@ func (c *common) build(env *Env) (*parts, error) {
 }
 
 // store builds one side: minio-go, then request metrics, then retries, so that every
-// attempt is counted.
-func (c *common) store(side string, e config.Endpoint, workers int, m *metrics.Metrics) (store.Store, error) {
+// attempt is counted. The bare client is returned too, for the calls a Store lacks.
+func (c *common) store(side string, e config.Endpoint, workers int, m *metrics.Metrics) (store.Store, *s3.Client, error) {
 	cl, err := s3.New(s3.Options{
 		Endpoint:  e.Endpoint,
 		Region:    e.Region,
@@ -131,11 +137,22 @@ func (c *common) store(side string, e config.Endpoint, workers int, m *metrics.M
 		MaxConns:     workers,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%s.%w", side, err)
+		return nil, nil, fmt.Errorf("%s.%w", side, err)
 	}
 	p := retry.Default
 	p.OnRetry = m.RetryHook(side)
-	return retry.Wrap(m.WrapStore(side, cl), p), nil
+	return retry.Wrap(m.WrapStore(side, cl), p), cl, nil
+}
+
+// stateObjects is the destination as checkpoint.S3 uses it: the copy's store, with its
+// retries and request metrics, and the removal that the copy itself never needs.
+type stateObjects struct {
+	store.Store
+	client *s3.Client
+}
+
+func (o stateObjects) Remove(ctx context.Context, bucket, key string) error {
+	return retry.Default.Do(ctx, func(ctx context.Context) error { return o.client.Remove(ctx, bucket, key) })
 }
 
 func (c *common) parseShard(env *Env) (copy.Shard, error) {
@@ -149,8 +166,6 @@ func (c *common) parseShard(env *Env) (copy.Shard, error) {
 	}
 	return copy.ParseShard(s)
 }
-
-func (p *parts) checkpoints() checkpoint.Dir { return checkpoint.Dir(p.cfg.StateDir) }
 
 // retryPolicy is the per-object policy, counting retries on the destination side where
 // a whole object copy is repeated.

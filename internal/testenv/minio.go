@@ -167,8 +167,13 @@ func (m *MinIO) Start() {
 		resp, err := hc.Get(m.Endpoint + "/minio/health/ready")
 		if err == nil {
 			resp.Body.Close()
+			// Ready can answer before the object layer is up; a bare client (no
+			// retries) would then meet XMinioServerNotInitialized. minio-go's own
+			// client retries that, so one listing waits for it.
 			if resp.StatusCode == 200 {
-				return
+				if _, err := m.Client().ListBuckets(context.Background()); err == nil {
+					return
+				}
 			}
 		}
 		select {

@@ -43,13 +43,20 @@ type State struct {
 	SavedAt time.Time `json:"savedAt,omitzero"`
 }
 
-// Store keeps States by name. Implementations make Save atomic: a crash during Save
-// leaves the previous State readable.
+// Store keeps States by name: Dir in a folder (a volume), S3 in a bucket (so a pod
+// rescheduled without its volume resumes). Implementations make Save atomic: a crash
+// during Save leaves the previous State readable.
 type Store interface {
 	// Load returns the State saved under name, or a zero State when there is none.
 	// A State that cannot be decoded is ErrCorrupt, with the reason.
 	Load(ctx context.Context, name string) (*State, error)
 	Save(ctx context.Context, name string, s *State) error
+	// OpenETagMap loads the ETag map kept beside the State named name.
+	OpenETagMap(ctx context.Context, name string) (*ETagMap, error)
+	// Writable checks that States can be saved, and says where they go when not.
+	Writable(ctx context.Context) error
+	// String says where the States are kept, for messages.
+	String() string
 }
 
 // ErrCorrupt says a saved State could not be read back.

@@ -2,11 +2,9 @@ package checkpoint
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 	"sync"
 )
 
@@ -16,9 +14,17 @@ import (
 // listings alone. Only such objects are kept, so it stays empty on MinIO-to-S3 copies.
 type ETagMap struct {
 	mu   sync.Mutex
-	path string
 	m    map[string][2]string // key -> {source ETag, destination ETag}
-	f    *os.File
+	sink etagSink
+}
+
+// etagSink keeps the map's entries where its Store keeps States.
+type etagSink interface {
+	// add keeps one entry; it is durable when add returns, or at the next flush.
+	add(e etagEntry) error
+	// flush makes every entry added so far durable.
+	flush(ctx context.Context) error
+	close() error
 }
 
 type etagEntry struct {
@@ -27,27 +33,37 @@ type etagEntry struct {
 	Dest string `json:"d"`
 }
 
-// OpenETagMap loads the map kept beside the checkpoint named name. Lines are appended
-// as objects are copied; a torn last line (a crash while appending) is ignored.
-func (d Dir) OpenETagMap(name string) (*ETagMap, error) {
-	path := filepath.Join(string(d), safeName(name)+".etags")
-	m := &ETagMap{path: path, m: map[string][2]string{}}
-	f, err := os.Open(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if err == nil {
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
-		for sc.Scan() {
-			var e etagEntry
-			if json.Unmarshal(sc.Bytes(), &e) == nil {
-				m.m[e.Key] = [2]string{e.Src, e.Dest}
-			}
+func newETagMap(sink etagSink) *ETagMap {
+	return &ETagMap{m: map[string][2]string{}, sink: sink}
+}
+
+// read adds the entries of r, one JSON object a line. A torn line (a crash while
+// appending) is skipped; later lines win over earlier ones.
+func (m *ETagMap) read(r io.Reader) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
+	for sc.Scan() {
+		var e etagEntry
+		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Key != "" {
+			m.m[e.Key] = [2]string{e.Src, e.Dest}
 		}
-		f.Close()
 	}
-	return m, nil
+	return sc.Err()
+}
+
+// lines renders the whole map, for a compacted copy.
+func (m *ETagMap) lines() []byte {
+	var out []byte
+	for k, v := range m.m {
+		out = append(out, encodeEntry(etagEntry{k, v[0], v[1]})...)
+	}
+	return out
+}
+
+// encodeEntry is one line of the map.
+func encodeEntry(e etagEntry) []byte {
+	line, _ := json.Marshal(e)
+	return append(line, '\n')
 }
 
 // Same tells whether dest is the ETag the migrator got when it copied src to key.
@@ -65,43 +81,32 @@ func (m *ETagMap) Len() int {
 	return len(m.m)
 }
 
-// Record appends one mapping and syncs it before returning.
+// Record keeps one mapping. It is durable on return with a Dir, and after the next
+// Flush with an S3 store: the engine flushes before every checkpoint, so each key below
+// a saved watermark has its mapping saved.
 func (m *ETagMap) Record(key, src, dest string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if v, ok := m.m[key]; ok && v == [2]string{src, dest} {
 		return nil
 	}
-	if m.f == nil {
-		if err := os.MkdirAll(filepath.Dir(m.path), 0o700); err != nil {
-			return err
-		}
-		f, err := os.OpenFile(m.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-		if err != nil {
-			return fmt.Errorf("open %s: %w", m.path, err)
-		}
-		m.f = f
-	}
-	line, _ := json.Marshal(etagEntry{key, src, dest})
-	// A leading newline ends any line a crash left torn, so this one is read whole.
-	if _, err := m.f.Write(append(append([]byte{'\n'}, line...), '\n')); err != nil {
-		return fmt.Errorf("append %s: %w", m.path, err)
-	}
-	if err := m.f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", m.path, err)
+	if err := m.sink.add(etagEntry{key, src, dest}); err != nil {
+		return err
 	}
 	m.m[key] = [2]string{src, dest}
 	return nil
 }
 
-// Close releases the file.
+// Flush makes every recorded mapping durable.
+func (m *ETagMap) Flush(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.sink.flush(ctx)
+}
+
+// Close releases what the map holds open; it does not flush.
 func (m *ETagMap) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.f == nil {
-		return nil
-	}
-	err := m.f.Close()
-	m.f = nil
-	return err
+	return m.sink.close()
 }

@@ -16,6 +16,8 @@ var _ Store = Dir("")
 
 func (d Dir) path(name string) string { return filepath.Join(string(d), safeName(name)+".json") }
 
+func (d Dir) String() string { return "state folder " + string(d) }
+
 func (d Dir) Load(_ context.Context, name string) (*State, error) {
 	data, err := os.ReadFile(d.path(name))
 	if errors.Is(err, os.ErrNotExist) {
@@ -39,6 +41,62 @@ func (d Dir) Save(_ context.Context, name string, s *State) error {
 		return err
 	}
 	return WriteFileAtomic(d.path(name), data)
+}
+
+// OpenETagMap loads the map kept beside the checkpoint named name, in a file to which
+// each Record appends a line and syncs it.
+func (d Dir) OpenETagMap(_ context.Context, name string) (*ETagMap, error) {
+	path := filepath.Join(string(d), safeName(name)+".etags")
+	m := newETagMap(&fileSink{path: path})
+	f, err := os.Open(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if err == nil {
+		defer f.Close()
+		if err := m.read(f); err != nil {
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+	}
+	return m, nil
+}
+
+// fileSink appends each entry to a file and syncs it at once.
+type fileSink struct {
+	path string
+	f    *os.File
+}
+
+func (s *fileSink) add(e etagEntry) error {
+	if s.f == nil {
+		if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
+			return err
+		}
+		f, err := os.OpenFile(s.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("open %s: %w", s.path, err)
+		}
+		s.f = f
+	}
+	// A leading newline ends any line a crash left torn, so this one is read whole.
+	if _, err := s.f.Write(append([]byte{'\n'}, encodeEntry(e)...)); err != nil {
+		return fmt.Errorf("append %s: %w", s.path, err)
+	}
+	if err := s.f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", s.path, err)
+	}
+	return nil
+}
+
+func (s *fileSink) flush(context.Context) error { return nil }
+
+func (s *fileSink) close() error {
+	if s.f == nil {
+		return nil
+	}
+	err := s.f.Close()
+	s.f = nil
+	return err
 }
 
 // WriteFileAtomic replaces path with data so that a crash leaves the old or new content.
@@ -74,7 +132,7 @@ func WriteFileAtomic(path string, data []byte) error {
 	return nil
 }
 
-// safeName keeps a file name to characters every file system accepts.
+// safeName keeps a file or object name to characters every file system and service accepts.
 func safeName(name string) string {
 	return strings.Map(func(r rune) rune {
 		switch {
@@ -86,6 +144,6 @@ func safeName(name string) string {
 }
 
 // Writable checks that States can be saved in the folder.
-func (d Dir) Writable() error {
+func (d Dir) Writable(context.Context) error {
 	return WriteFileAtomic(filepath.Join(string(d), ".probe"), []byte("ok"))
 }

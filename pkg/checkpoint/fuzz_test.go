@@ -55,7 +55,7 @@ func FuzzETagMap(f *testing.F) {
 		if err := os.WriteFile(filepath.Join(string(dir), "p.etags"), garbage, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		m, err := dir.OpenETagMap("p")
+		m, err := dir.OpenETagMap(t.Context(), "p")
 		if err != nil {
 			t.Fatalf("open over garbage: %v", err)
 		}
@@ -63,7 +63,7 @@ func FuzzETagMap(f *testing.F) {
 			t.Fatal(err)
 		}
 		m.Close()
-		m, err = dir.OpenETagMap("p")
+		m, err = dir.OpenETagMap(t.Context(), "p")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -42,14 +42,17 @@ type Endpoint struct {
 
 // Config is the whole configuration file.
 type Config struct {
-	Source        Endpoint          `yaml:"source"`
-	Destination   Endpoint          `yaml:"destination"`
-	Buckets       map[string]string `yaml:"buckets"` // source bucket -> destination bucket; "" skips it
-	Workers       int               `yaml:"workers"`
-	StateDir      string            `yaml:"stateDir"`
-	AllowInsecure bool              `yaml:"allowInsecure"`
-	Schedule      string            `yaml:"schedule"`    // cron, for serve
-	GracePeriod   time.Duration     `yaml:"gracePeriod"` // in-flight objects' time to finish on SIGTERM
+	Source      Endpoint          `yaml:"source"`
+	Destination Endpoint          `yaml:"destination"`
+	Buckets     map[string]string `yaml:"buckets"` // source bucket -> destination bucket; "" skips it
+	Workers     int               `yaml:"workers"`
+	StateDir    string            `yaml:"stateDir"`
+	// StateS3, s3://bucket/prefix, keeps the checkpoints in a bucket of the destination
+	// service instead of stateDir, so a pod rescheduled without its volume resumes.
+	StateS3       string        `yaml:"stateS3"`
+	AllowInsecure bool          `yaml:"allowInsecure"`
+	Schedule      string        `yaml:"schedule"`    // cron, for serve
+	GracePeriod   time.Duration `yaml:"gracePeriod"` // in-flight objects' time to finish on SIGTERM
 }
 
 // Defaults.
@@ -180,6 +183,11 @@ func (c *Config) Validate() error {
 	if c.Workers < 1 || c.Workers > 1024 {
 		errs = append(errs, fmt.Errorf("workers: %d is out of range 1..1024", c.Workers))
 	}
+	if c.StateS3 != "" {
+		if err := c.validateStateS3(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if c.GracePeriod < 0 {
 		errs = append(errs, fmt.Errorf("gracePeriod: %s is negative", c.GracePeriod))
 	}
@@ -202,6 +210,34 @@ func (e *Endpoint) validate(side, envAccess, envSecret string) error {
 	}
 	if e.SecretKey == "" {
 		return fmt.Errorf("%s.secretKey is empty: set %s.secretKey, %s.secretKeyFile, or %s", side, side, side, envSecret)
+	}
+	return nil
+}
+
+// StateLocation is where StateS3 points: a bucket of the destination service and a key
+// prefix ("" or ending in "/"). ok is false when checkpoints stay in stateDir.
+func (c *Config) StateLocation() (bucket, prefix string, ok bool) {
+	rest, found := strings.CutPrefix(c.StateS3, "s3://")
+	if !found {
+		return "", "", false
+	}
+	bucket, prefix, _ = strings.Cut(rest, "/")
+	prefix = strings.Trim(prefix, "/")
+	if prefix != "" {
+		prefix += "/"
+	}
+	return bucket, prefix, bucket != ""
+}
+
+func (c *Config) validateStateS3() error {
+	bucket, _, ok := c.StateLocation()
+	if !ok {
+		return fmt.Errorf("stateS3 %q: want s3://bucket or s3://bucket/prefix (a bucket of the destination service)", c.StateS3)
+	}
+	for _, p := range c.Pairs() {
+		if p.Dest == bucket {
+			return fmt.Errorf("stateS3 %q: bucket %s also receives OpenReplay's %s; keep the checkpoints in a bucket of their own so they never mix with recordings", c.StateS3, bucket, p.Source)
+		}
 	}
 	return nil
 }

@@ -39,7 +39,7 @@ type Options struct {
 // Engine copies bucket pairs from Src to Dst.
 type Engine struct {
 	Src, Dst    store.Store
-	Checkpoints checkpoint.Dir
+	Checkpoints checkpoint.Store
 	Opt         Options
 
 	abortWarned atomic.Bool // the missing s3:AbortMultipartUpload was explained
@@ -94,6 +94,11 @@ func CheckpointName(p Pair, s Shard) string {
 // is cancelled it stops taking work, lets in-flight objects finish within the grace
 // period, writes the checkpoints and returns the results so far with Interrupted set.
 func (e *Engine) Run(ctx context.Context, pairs []Pair) ([]Result, error) {
+	// Progress that cannot be saved would be redone after a restart: say so before
+	// copying anything.
+	if err := e.Checkpoints.Writable(ctx); err != nil {
+		return nil, fmt.Errorf("checkpoints: %w", err)
+	}
 	var out []Result
 	for _, p := range pairs {
 		r, err := e.runPair(ctx, p)
@@ -142,7 +147,7 @@ func (e *Engine) runPair(ctx context.Context, p Pair) (Result, error) {
 	if err != nil {
 		return Result{Pair: p}, err
 	}
-	tags, err := e.Checkpoints.OpenETagMap(name)
+	tags, err := e.Checkpoints.OpenETagMap(ctx, name)
 	if err != nil {
 		return Result{Pair: p}, err
 	}
@@ -507,6 +512,10 @@ func (r *pairRun) save(ctx context.Context) error {
 	snap.Failed = cloneMap(r.state.Failed)
 	snap.Uploads = cloneMap(r.state.Uploads)
 	r.mu.Unlock()
+	// Mappings first: every key below the watermark being saved has its mapping kept.
+	if err := r.tags.Flush(ctx); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", r.name, err)
+	}
 	if err := r.e.Checkpoints.Save(ctx, r.name, &snap); err != nil {
 		return fmt.Errorf("checkpoint %s: %w", r.name, err)
 	}

@@ -44,7 +44,7 @@ type Report struct {
 // bodies are read and hashed instead.
 type Verifier struct {
 	Src, Dst    store.Store
-	Checkpoints checkpoint.Dir
+	Checkpoints checkpoint.Store
 	Shard       copy.Shard
 	// Deep also compares every object's headers, user metadata and tags, with a HEAD
 	// (and a tagging request where there are tags) on each side; Workers of them at once.
@@ -55,7 +55,7 @@ type Verifier struct {
 // Pair verifies one bucket pair; onDiff (optional) hears of each difference as found.
 func (v *Verifier) Pair(ctx context.Context, p copy.Pair, onDiff func(Difference)) (Report, error) {
 	rep := Report{Pair: p}
-	tags, err := v.Checkpoints.OpenETagMap(copy.CheckpointName(p, v.Shard))
+	tags, err := v.Checkpoints.OpenETagMap(ctx, copy.CheckpointName(p, v.Shard))
 	if err != nil {
 		return rep, err
 	}
