@@ -41,6 +41,7 @@ type chartCase struct {
 	mode                        string // serve, cron or copy
 	shards                      int
 	claim                       string   // the state claim the pods mount
+	stateS3                     string   // or where the checkpoints are kept instead
 	external                    []string // Secrets the pods read that the chart does not render here
 	serviceMonitor, rule, board bool
 	keys                        []string // key values given in values: only Secrets may hold them
@@ -71,6 +72,16 @@ var chartCases = []chartCase{
 	{
 		name: "shards on a shared claim", values: "mode: copy\nshards: 3\nstate: {accessMode: ReadWriteMany, existingClaim: migrator-state}\n",
 		mode: "copy", shards: 3, claim: "migrator-state",
+		external: []string{fullname + "-source", "openreplay-migrator-destination"},
+	},
+	{
+		name: "state in a bucket, shards", values: "mode: copy\nshards: 3\nstate: {s3: s3://openreplay-migrator-state/prod}\n",
+		mode: "copy", shards: 3, stateS3: "s3://openreplay-migrator-state/prod",
+		external: []string{fullname + "-source", "openreplay-migrator-destination"},
+	},
+	{
+		name: "state in a bucket, serve", values: "state: {s3: s3://openreplay-migrator-state}\n",
+		mode: "serve", shards: 1, stateS3: "s3://openreplay-migrator-state",
 		external: []string{fullname + "-source", "openreplay-migrator-destination"},
 	},
 	{
@@ -216,26 +227,7 @@ func checkPod(t *testing.T, m *manifest, c chartCase, w workload) *config.Config
 	for _, vm := range ctr.VolumeMounts {
 		mounts[vm.MountPath] = vm
 	}
-	state, ok := mounts[cfg.StateDir]
-	if !ok || state.ReadOnly {
-		t.Fatalf("%s: stateDir %s is not a writable mount (mounts %v)", w, cfg.StateDir, ctr.VolumeMounts)
-	}
-	vol := volume(t, w, state.Name)
-	if vol.PersistentVolumeClaim == nil || vol.PersistentVolumeClaim.ClaimName != c.claim {
-		t.Errorf("%s: stateDir volume %+v: want claim %s", w, vol.VolumeSource, c.claim)
-	}
-	if c.claim == fullname+"-state" {
-		o, ok := m.find("PersistentVolumeClaim", c.claim)
-		if !ok {
-			t.Fatalf("claim %s is not rendered", c.claim)
-		}
-		pvc := o.Obj.(*corev1.PersistentVolumeClaim)
-		if pvc.Spec.Resources.Requests.Storage().IsZero() {
-			t.Errorf("claim %s requests no storage", c.claim)
-		}
-	} else if len(m.all("PersistentVolumeClaim")) != 0 {
-		t.Errorf("existingClaim %s given, and the chart renders a claim too", c.claim)
-	}
+	checkState(t, m, c, w, cfg, mounts)
 	if f := cfg.Destination.CAFile; f != "" {
 		vm, ok := mounts[path.Dir(f)]
 		if !ok || volume(t, w, vm.Name).ConfigMap == nil {
@@ -260,6 +252,48 @@ func checkPod(t *testing.T, m *manifest, c chartCase, w workload) *config.Config
 		t.Errorf("%s: --metrics-addr %s, container port metrics %d", w, addr, p)
 	}
 	return cfg
+}
+
+// checkState checks where the pod keeps its checkpoints: on the claim the case names,
+// or in the bucket, with no volume at all.
+func checkState(t *testing.T, m *manifest, c chartCase, w workload, cfg *config.Config, mounts map[string]corev1.VolumeMount) {
+	t.Helper()
+	if c.stateS3 != "" {
+		// No volume: a pod rescheduled anywhere resumes from the bucket.
+		if bucket, _, ok := cfg.StateLocation(); cfg.StateS3 != c.stateS3 || !ok || bucket == "" {
+			t.Errorf("%s: config stateS3 %q: want %q", w, cfg.StateS3, c.stateS3)
+		}
+		if _, ok := mounts[cfg.StateDir]; ok || len(m.all("PersistentVolumeClaim")) != 0 {
+			t.Errorf("%s: checkpoints go to %s, yet a state volume is mounted or a claim rendered", w, c.stateS3)
+		}
+		if a := w.pod.Spec.Affinity; a != nil && a.PodAffinity != nil {
+			t.Errorf("%s: shards are kept on one node with no volume to share", w)
+		}
+		return
+	}
+	if cfg.StateS3 != "" {
+		t.Errorf("%s: stateS3 %q set with no state.s3 value", w, cfg.StateS3)
+	}
+	state, ok := mounts[cfg.StateDir]
+	if !ok || state.ReadOnly {
+		t.Fatalf("%s: stateDir %s is not a writable mount (mounts %v)", w, cfg.StateDir, mounts)
+	}
+	vol := volume(t, w, state.Name)
+	if vol.PersistentVolumeClaim == nil || vol.PersistentVolumeClaim.ClaimName != c.claim {
+		t.Errorf("%s: stateDir volume %+v: want claim %s", w, vol.VolumeSource, c.claim)
+	}
+	if c.claim == fullname+"-state" {
+		o, ok := m.find("PersistentVolumeClaim", c.claim)
+		if !ok {
+			t.Fatalf("claim %s is not rendered", c.claim)
+		}
+		pvc := o.Obj.(*corev1.PersistentVolumeClaim)
+		if pvc.Spec.Resources.Requests.Storage().IsZero() {
+			t.Errorf("claim %s requests no storage", c.claim)
+		}
+	} else if len(m.all("PersistentVolumeClaim")) != 0 {
+		t.Errorf("existingClaim %s given, and the chart renders a claim too", c.claim)
+	}
 }
 
 func checkContainerSecurity(t *testing.T, w workload, ctr corev1.Container) {
@@ -423,7 +457,7 @@ func checkMode(t *testing.T, m *manifest, c chartCase, w workload, cfg *config.C
 		aff := w.pod.Spec.Affinity
 		together := aff != nil && aff.PodAffinity != nil && len(aff.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution) == 1 &&
 			aff.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution[0].TopologyKey == "kubernetes.io/hostname"
-		if rwo := !strings.Contains(c.values, "ReadWriteMany"); rwo != together {
+		if rwo := c.stateS3 == "" && !strings.Contains(c.values, "ReadWriteMany"); rwo != together {
 			t.Errorf("shards on a ReadWriteOnce claim must share a node, and only then: affinity %+v", aff)
 		}
 		if together {
@@ -635,6 +669,7 @@ func TestChartRefusesBadValues(t *testing.T) {
 		{"half a destination key", "destination: {secretKey: s}\n", "destination.accessKey and destination.secretKey go together"},
 		{"no destination keys", "destination: {existingSecret: \"\"}\n", "destination keys"},
 		{"emptyDir-like state", "state: {accessMode: ReadOnlyMany}\n", "accessMode"},
+		{"state location not s3://", "state: {s3: \"migrator-state/prod\"}\n", "/state/s3"},
 		{"endpoint with a path", "destination: {endpoint: \"https://s3.example.com/bucket\"}\n", "endpoint"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -190,7 +190,7 @@ spec:
         periodSeconds: 20
         failureThreshold: 3
       readinessProbe:
-        # Ready when both services answer and the state volume is writable.
+        # Ready when both services answer and the checkpoints can be saved.
         httpGet:
           path: /readyz
           port: metrics
@@ -201,8 +201,10 @@ spec:
         - name: config
           mountPath: {{ dir (include "migrator.configPath" $) }}
           readOnly: true
+        {{- if not $v.state.s3 }}
         - name: state
           mountPath: {{ include "migrator.stateDir" $ }}
+        {{- end }}
         {{- if $v.destination.caConfigMap.name }}
         - name: ca
           mountPath: {{ include "migrator.caDir" $ }}
@@ -223,9 +225,11 @@ spec:
     - name: config
       configMap:
         name: {{ include "migrator.fullname" $ }}
+    {{- if not $v.state.s3 }}
     - name: state
       persistentVolumeClaim:
         claimName: {{ default (printf "%s-state" (include "migrator.fullname" $)) $v.state.existingClaim }}
+    {{- end }}
     {{- if $v.destination.caConfigMap.name }}
     - name: ca
       configMap:
@@ -235,7 +239,7 @@ spec:
             path: ca.crt
     {{- end }}
   {{- $affinity := $v.affinity }}
-  {{- if and (eq .component "copy") (gt (int $v.shards) 1) (eq $v.state.accessMode "ReadWriteOnce") (not $affinity) }}
+  {{- if and (eq .component "copy") (gt (int $v.shards) 1) (eq $v.state.accessMode "ReadWriteOnce") (not $v.state.s3) (not $affinity) }}
   {{- /* A ReadWriteOnce volume attaches to one node: keep the shards together there. */}}
   {{- $term := dict "topologyKey" "kubernetes.io/hostname" "labelSelector" (dict "matchLabels" (merge (dict "app.kubernetes.io/component" "copy") (include "migrator.selectorLabels" $ | fromYaml))) }}
   {{- $affinity = dict "podAffinity" (dict "requiredDuringSchedulingIgnoredDuringExecution" (list $term)) }}
