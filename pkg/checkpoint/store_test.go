@@ -22,12 +22,7 @@ import (
 // stores are the two places checkpoints live: a folder (a volume) and a bucket on a
 // real MinIO. Each case returns a fresh, empty store, and how to damage a saved State.
 func stores(t *testing.T) map[string]func(t *testing.T) (checkpoint.Store, func(name string, data []byte)) {
-	m := testenv.StartMinIO(t)
-	m.MakeBuckets("migrator-state")
-	c, err := s3.New(s3.Options{Endpoint: m.Endpoint, AccessKey: m.AccessKey, SecretKey: m.SecretKey, Region: "us-east-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, c := startS3(t, "migrator-state")
 	n := 0
 	return map[string]func(t *testing.T) (checkpoint.Store, func(string, []byte)){
 		"dir": func(t *testing.T) (checkpoint.Store, func(string, []byte)) {
@@ -49,6 +44,17 @@ func stores(t *testing.T) map[string]func(t *testing.T) (checkpoint.Store, func(
 			}
 		},
 	}
+}
+
+// startS3 starts a MinIO with the buckets, and the migrator's client for it.
+func startS3(t *testing.T, buckets ...string) (*testenv.MinIO, *s3.Client) {
+	m := testenv.StartMinIO(t)
+	m.MakeBuckets(buckets...)
+	c, err := s3.New(s3.Options{Endpoint: m.Endpoint, AccessKey: m.AccessKey, SecretKey: m.SecretKey, Region: "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, c
 }
 
 func TestStoreKeepsStatesAndETagMaps(t *testing.T) {
@@ -114,12 +120,7 @@ func TestStoreKeepsStatesAndETagMaps(t *testing.T) {
 // A long sync writes an ETag-map segment per checkpoint: opening the map merges them, so
 // a restart reads a few objects, not thousands, and loses no entry.
 func TestS3ETagMapCompacts(t *testing.T) {
-	m := testenv.StartMinIO(t)
-	m.MakeBuckets("state")
-	c, err := s3.New(s3.Options{Endpoint: m.Endpoint, AccessKey: m.AccessKey, SecretKey: m.SecretKey, Region: "us-east-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, c := startS3(t, "state")
 	ctx := t.Context()
 	st := checkpoint.S3{Objects: c, Bucket: "state", Prefix: "or/"}
 	segments := func() int {
@@ -164,13 +165,9 @@ func TestS3ETagMapCompacts(t *testing.T) {
 }
 
 func TestS3StoreErrorsNameTheLocation(t *testing.T) {
-	m := testenv.StartMinIO(t)
-	c, err := s3.New(s3.Options{Endpoint: m.Endpoint, AccessKey: m.AccessKey, SecretKey: m.SecretKey, Region: "us-east-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c := startS3(t)
 	st := checkpoint.S3{Objects: c, Bucket: "no-such-state", Prefix: "or/"}
-	err = st.Writable(t.Context())
+	err := st.Writable(t.Context())
 	if err == nil || !strings.Contains(err.Error(), "s3://no-such-state/or/") || !strings.Contains(err.Error(), "NoSuchBucket") {
 		t.Fatalf("Writable on a missing bucket: %v; want an error naming s3://no-such-state/or/ and NoSuchBucket", err)
 	}
@@ -181,12 +178,7 @@ func TestS3StoreErrorsNameTheLocation(t *testing.T) {
 
 // Writable leaves nothing behind in the state bucket.
 func TestS3WritableCleansUp(t *testing.T) {
-	m := testenv.StartMinIO(t)
-	m.MakeBuckets("state")
-	c, err := s3.New(s3.Options{Endpoint: m.Endpoint, AccessKey: m.AccessKey, SecretKey: m.SecretKey, Region: "us-east-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, c := startS3(t, "state")
 	if err := (checkpoint.S3{Objects: c, Bucket: "state"}).Writable(context.Background()); err != nil {
 		t.Fatal(err)
 	}
