@@ -50,7 +50,7 @@ func TestErrorsNameTheSettingToFix(t *testing.T) {
 		{name: "plain-http destination", config: strings.Replace(base, "allowInsecure: true", "allowInsecure: false", 1),
 			want: []string{"destination.endpoint", "plain http", "allowInsecure: true"}},
 		{name: "missing state bucket", config: base + "stateS3: s3://no-such-state/openreplay\n",
-			want: []string{"stateS3 s3://no-such-state/openreplay", `bucket "no-such-state" does not exist`, "create it"}},
+			want: []string{"stateS3 s3://no-such-state/openreplay", `bucket "no-such-state" does not exist`, "`migrator preflight` to create it"}},
 		{name: "state bucket is a destination bucket", config: base + "stateS3: s3://openreplay-assets/state\n",
 			want: []string{"stateS3", "openreplay-assets also receives OpenReplay's sessions-assets"}},
 		{name: "state location not a URL", config: base + "stateS3: migrator-state\n",

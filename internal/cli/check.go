@@ -53,7 +53,7 @@ func probe(ctx context.Context, s store.Store, bucket string) error {
 func explainState(c *config.Config, bucket string, err error) error {
 	var se *store.Error
 	if errors.As(err, &se) && se.Code == "NoSuchBucket" {
-		return fmt.Errorf("stateS3 %s: bucket %q does not exist at %s: create it (it holds only the migrator's checkpoints), or fix stateS3 in the config",
+		return fmt.Errorf("stateS3 %s: bucket %q does not exist at %s: run `migrator preflight` to create it (it holds only the migrator's checkpoints), or fix stateS3 in the config",
 			c.StateS3, bucket, c.Destination.Endpoint)
 	}
 	return fmt.Errorf("stateS3 %s (where checkpoints are kept): %w", c.StateS3, explain("destination", c.Destination, bucket, err))

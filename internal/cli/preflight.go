@@ -50,11 +50,13 @@ func (c *preflightCmd) Run(ctx context.Context, env *Env) int {
 	for _, pr := range p.cfg.Pairs() {
 		buckets = append(buckets, preflight.Bucket{Source: pr.Source, Dest: pr.Dest, Assets: pr.Source == assets})
 	}
+	stateBucket, _, _ := p.cfg.StateLocation()
 	rep, err := preflight.Run(ctx, dst, src, preflight.Options{
-		Endpoint: p.cfg.Destination.Endpoint,
-		Region:   p.cfg.Destination.Region,
-		Buckets:  buckets,
-		DryRun:   c.dryRun,
+		Endpoint:    p.cfg.Destination.Endpoint,
+		Region:      p.cfg.Destination.Region,
+		Buckets:     buckets,
+		StateBucket: stateBucket,
+		DryRun:      c.dryRun,
 	})
 	var se *preflight.SideError
 	if errors.As(err, &se) {

@@ -79,6 +79,9 @@ type Options struct {
 	Endpoint string // the destination's URL
 	Region   string // the destination region as configured
 	Buckets  []Bucket
+	// StateBucket, when stateS3 names one, is the destination bucket that keeps the
+	// checkpoints: created like the others, but private and with no CORS.
+	StateBucket string
 	// DryRun changes nothing: no bucket, CORS rule, policy or probe object is written.
 	DryRun bool
 }
@@ -152,6 +155,11 @@ func Run(ctx context.Context, dst Admin, src Source, o Options) (*Report, error)
 			if err := step(ctx, b); err != nil {
 				return c.rep, err
 			}
+		}
+	}
+	if o.StateBucket != "" {
+		if err := c.stateBucket(ctx, o.StateBucket); err != nil {
+			return c.rep, err
 		}
 	}
 	c.permissionRows(ctx)
@@ -308,6 +316,41 @@ func (c *checker) endpoint() {
 
 func isGCS(host string) bool {
 	return host == "storage.googleapis.com" || strings.HasSuffix(host, ".storage.googleapis.com")
+}
+
+// stateBucket makes sure the bucket of stateS3 exists. Nothing of OpenReplay's guide
+// applies to it: it stays private, without CORS.
+func (c *checker) stateBucket(ctx context.Context, name string) error {
+	check := "state bucket " + name
+	err := listFirst(ctx, c.dst, name)
+	if f := fatal("destination", name, err); f != nil {
+		return f
+	}
+	switch classify(err) {
+	case answerOK:
+		c.add(Row{Check: check, Status: OK, Do: "exists"})
+		return nil
+	case answerNoBucket:
+	default:
+		c.add(Row{Check: check, Status: Unknown, Blocking: true,
+			Do: "the key may not list it (s3:ListBucket): grant s3:ListBucket, s3:GetObject, s3:PutObject and s3:DeleteObject on it; the checkpoints are kept there"})
+		return nil
+	}
+	if c.o.DryRun {
+		c.add(Row{Check: check, Status: WouldFix, Do: "would create it (private) in " + c.o.Region})
+		return nil
+	}
+	err = call(ctx, func(ctx context.Context) error { return c.dst.MakeBucket(ctx, name, c.o.Region) })
+	if f := fatal("destination", name, err); f != nil {
+		return f
+	}
+	if classify(err) == answerOK {
+		c.add(Row{Check: check, Status: Fixed, Do: "created (private) in " + c.o.Region})
+		return nil
+	}
+	c.add(Row{Check: check, Status: Missing, Blocking: true,
+		Do: fmt.Sprintf("does not exist and could not be created in %s (%s): create it, or fix stateS3 in the config", c.o.Region, brief(err))})
+	return nil
 }
 
 // bucket makes sure the destination bucket exists, creating it in the configured region.

@@ -35,6 +35,9 @@ var guideOnMinIO = []string{"s3:PutObject", "s3:GetObject", "s3:GetBucketPolicy"
 var guidePermissions = []string{"s3:PutObject", "s3:GetObject", "s3:GetObjectAcl", "s3:GetObjectTagging",
 	"s3:PutObjectTagging", "s3:ListBucket", "s3:GetBucketLocation"}
 
+// stateBucket is where stateS3 keeps the checkpoints in the tests that set it.
+const stateBucket = "migrator-state"
+
 func client(t *testing.T, m *testenv.MinIO, k testenv.Keys) *s3.Client {
 	t.Helper()
 	c, err := s3.New(s3.Options{Endpoint: m.Endpoint, Region: "us-east-1", CAFile: m.CAFile,
@@ -49,10 +52,10 @@ func root(m *testenv.MinIO) testenv.Keys {
 	return testenv.Keys{AccessKey: m.AccessKey, SecretKey: m.SecretKey}
 }
 
-func run(t *testing.T, dst, src *s3.Client, endpoint string, dryRun bool) (*preflight.Report, string) {
+func run(t *testing.T, dst, src *s3.Client, endpoint string, dryRun bool, stateBucket string) (*preflight.Report, string) {
 	t.Helper()
 	rep, err := preflight.Run(context.Background(), dst, src, preflight.Options{
-		Endpoint: endpoint, Region: "us-east-1", Buckets: pairs, DryRun: dryRun})
+		Endpoint: endpoint, Region: "us-east-1", Buckets: pairs, StateBucket: stateBucket, DryRun: dryRun})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,27 +104,29 @@ func TestPreflightRootCreatesAndFixes(t *testing.T) {
 	c := client(t, m, root(m))
 
 	// A dry run first: it reports what it would do and changes nothing.
-	rep, table := run(t, c, c, m.Endpoint, true)
+	rep, table := run(t, c, c, m.Endpoint, true, stateBucket)
 	want := map[string]preflight.Status{"destination endpoint": preflight.Warn, "s3:PutObject": preflight.NotProbed}
 	for _, d := range dests {
 		want["bucket "+d] = preflight.WouldFix
 		want["CORS "+d] = preflight.WouldFix
 	}
 	want["public read openreplay-assets"] = preflight.WouldFix
+	want["state bucket "+stateBucket] = preflight.WouldFix
 	expect(t, rep, table, want)
-	for _, d := range dests {
+	for _, d := range append(dests, stateBucket) {
 		if ok, err := m.Client().BucketExists(context.Background(), d); err != nil || ok {
 			t.Fatalf("dry run: bucket %s exists=%v (%v)", d, ok, err)
 		}
 	}
 
-	rep, table = run(t, c, c, m.Endpoint, false)
+	rep, table = run(t, c, c, m.Endpoint, false, stateBucket)
 	want = map[string]preflight.Status{
 		"destination endpoint":             preflight.Warn, // plain http
 		"public read openreplay-assets":    preflight.Fixed,
 		"not public openreplay-recordings": preflight.OK, "not public openreplay-sourcemaps": preflight.OK,
 		"s3:DeleteObject": preflight.Granted, "s3:AbortMultipartUpload": preflight.Granted,
 		"source mobs": preflight.OK, "lifecycle mobs": preflight.Warn, "lifecycle sourcemaps": preflight.OK,
+		"state bucket " + stateBucket: preflight.Fixed,
 	}
 	for _, d := range dests {
 		want["bucket "+d] = preflight.Fixed
@@ -142,7 +147,7 @@ func TestPreflightRootCreatesAndFixes(t *testing.T) {
 	// Seen from outside: anyone may read the assets bucket, nobody else's.
 	ctx := context.Background()
 	mc := m.Client()
-	for _, d := range dests {
+	for _, d := range append(dests, stateBucket) {
 		if _, err := mc.PutObject(ctx, d, "1234567890123456/dom.mobs", strings.NewReader("x"), 1, minio.PutObjectOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -162,8 +167,8 @@ func TestPreflightRootCreatesAndFixes(t *testing.T) {
 	}
 
 	// Again: everything is in place now, and nothing is fixed twice.
-	rep, table = run(t, c, c, m.Endpoint, false)
-	want = map[string]preflight.Status{"public read openreplay-assets": preflight.OK}
+	rep, table = run(t, c, c, m.Endpoint, false, stateBucket)
+	want = map[string]preflight.Status{"public read openreplay-assets": preflight.OK, "state bucket " + stateBucket: preflight.OK}
 	for _, d := range dests {
 		want["bucket "+d] = preflight.OK
 	}
@@ -176,7 +181,7 @@ func TestPreflightRestrictedKey(t *testing.T) {
 	sourceBuckets(t, m)
 	m.MakeBuckets(dests...)
 	keys := m.TempKeys(testenv.Policy(guideOnMinIO, dests...))
-	rep, table := run(t, client(t, m, keys), client(t, m, root(m)), m.Endpoint, false)
+	rep, table := run(t, client(t, m, keys), client(t, m, root(m)), m.Endpoint, false, "")
 	want := map[string]preflight.Status{
 		"public read openreplay-assets":    preflight.CannotFix, // no s3:PutBucketPolicy
 		"not public openreplay-recordings": preflight.OK,
@@ -204,9 +209,18 @@ func TestPreflightRestrictedKey(t *testing.T) {
 		t.Errorf("AbortMultipartUpload row recommends no lifecycle rule: %s", abort.Do)
 	}
 
+	// stateS3 names a bucket outside the key's policy: the checkpoints could not be
+	// saved, so that row blocks and says what to grant.
+	m.MakeBuckets(stateBucket)
+	rep, table = run(t, client(t, m, keys), client(t, m, root(m)), m.Endpoint, false, stateBucket)
+	expect(t, rep, table, map[string]preflight.Status{"state bucket " + stateBucket: preflight.Unknown})
+	if row, _ := rep.Row("state bucket " + stateBucket); !rep.Blocking() || !strings.Contains(row.Do, "s3:PutObject and s3:DeleteObject") {
+		t.Errorf("a state bucket the key may not use: blocking %v, row %q", rep.Blocking(), row.Do)
+	}
+
 	// A key without s3:PutObject cannot copy: that row blocks, and the exit says so.
 	keys = m.TempKeys(testenv.Policy([]string{"s3:ListBucket", "s3:GetObject", "s3:GetBucketLocation"}, dests...))
-	rep, table = run(t, client(t, m, keys), client(t, m, root(m)), m.Endpoint, false)
+	rep, table = run(t, client(t, m, keys), client(t, m, root(m)), m.Endpoint, false, "")
 	expect(t, rep, table, map[string]preflight.Status{
 		"s3:PutObject": preflight.Denied, "s3:PutObjectTagging": preflight.Denied,
 		"s3:GetObject": preflight.Granted, "s3:GetObjectTagging": preflight.Denied,
