@@ -71,10 +71,9 @@ export MIGRATOR_DESTINATION_ACCESS_KEY=demo-destination MIGRATOR_DESTINATION_SEC
 
 metrics_port=$(free_port)
 echo "== migrator copy (metrics on http://127.0.0.1:$metrics_port/metrics while it runs)"
-# Scrape the metrics while the copy runs, as Prometheus would.
-( while sleep 0.5; do curl -fs "http://127.0.0.1:$metrics_port/metrics" >"$demo/metrics.tmp" 2>/dev/null && mv "$demo/metrics.tmp" "$demo/metrics.txt"; done ) &
-pids+=($!)
-migrator copy --config "$demo/migrator.yaml" --metrics-addr "127.0.0.1:$metrics_port"
+# /metrics serves while the copy runs; --metrics-file keeps the finished run's metrics,
+# as node_exporter's textfile collector would read them after a cron run.
+migrator copy --config "$demo/migrator.yaml" --metrics-addr "127.0.0.1:$metrics_port" --metrics-file "$demo/metrics.txt"
 
 echo "== migrator verify"
 migrator verify --config "$demo/migrator.yaml"
@@ -82,7 +81,7 @@ migrator verify --config "$demo/migrator.yaml"
 echo "== a second run copies nothing: two listings per bucket, no GET or PUT"
 migrator sync --config "$demo/migrator.yaml" --progress off --log-format json 2>/dev/null | tail -1
 
-echo "== metrics seen during the copy (last scrape, $demo/metrics.txt):"
+echo "== the copy's metrics at its end ($demo/metrics.txt):"
 grep -E '^openreplay_migrator_(objects_total|bytes_copied_total|progress_ratio)' "$demo/metrics.txt" || true
 cat <<TXT
 

@@ -111,11 +111,36 @@ func (s *site) assertIdentical() {
 
 func TestCopyThenVerify(t *testing.T) {
 	t.Parallel()
-	s := newSite(t, seed.Spec{Sessions: 20, Assets: 20, Sourcemaps: 4, LargeEvery: 10, LargeMax: 11 << 20, Odd: true, Seed: 3}, 8)
-	if code, out := s.run("copy", "--config", s.config); code != 0 {
+	spec := seed.Spec{Sessions: 20, Assets: 20, Sourcemaps: 4, LargeEvery: 10, LargeMax: 11 << 20, Odd: true, Seed: 3}
+	s := newSite(t, spec, 8)
+	metricsFile := filepath.Join(s.dir, "textfile", "migrator.prom")
+	if err := os.MkdirAll(filepath.Dir(metricsFile), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := s.run("copy", "--config", s.config, "--metrics-file", metricsFile); code != 0 {
 		t.Fatalf("copy exited %d:\n%s", code, out)
 	}
 	s.assertIdentical()
+	// The metrics file holds the finished run, for node_exporter's textfile collector:
+	// every object counted, and none of the go_ or process_ families node_exporter has.
+	f, err := os.Open(metricsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	series, err := testenv.ParseMetrics(f)
+	f.Close()
+	if err != nil {
+		t.Fatalf("metrics file does not parse: %v", err)
+	}
+	if got, want := testenv.Sum(series, "openreplay_migrator_objects_total", `result="copied"`), float64(len(seed.Plan(spec))); got != want {
+		t.Errorf("metrics file counts %v objects copied, want %v", got, want)
+	}
+	for name := range series {
+		if !strings.HasPrefix(name, "openreplay_migrator_") {
+			t.Errorf("metrics file holds %s; node_exporter would refuse the file", name)
+			break
+		}
+	}
 	for _, deep := range []string{"--deep=false", "--deep"} {
 		code, out := s.run("verify", "--config", s.config, deep)
 		if code != 0 || !strings.Contains(out, "destination matches source") {

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -28,6 +30,7 @@ type common struct {
 	sourceEndpoint string
 	metricsAddr    string
 	debugAddr      string
+	metricsFile    string
 	shard          string
 	logFormat      string
 }
@@ -37,6 +40,7 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.varsPath, "openreplay-vars", "", "read the source endpoint, keys and buckets from OpenReplay's vars.yaml at `path`")
 	fs.StringVar(&c.sourceEndpoint, "source-endpoint", "", "override the source endpoint (`URL`), e.g. when vars.yaml names an in-cluster address")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve /metrics, /healthz and /readyz on `addr` (e.g. :9090)")
+	fs.StringVar(&c.metricsFile, "metrics-file", "", "at exit, write the migrator's metrics to `file` in Prometheus text format (for node_exporter's textfile collector)")
 	fs.StringVar(&c.debugAddr, "debug-addr", "", "serve net/http/pprof on `addr` (e.g. 127.0.0.1:6060)")
 	fs.StringVar(&c.shard, "shard", "", "copy only shard `i/N` of every bucket (default: $JOB_COMPLETION_INDEX of $MIGRATOR_SHARDS)")
 	fs.StringVar(&c.logFormat, "log-format", "auto", "`json`, console, or auto (console on a terminal)")
@@ -56,6 +60,8 @@ type parts struct {
 	servers []*http.Server
 	// quietProgress: progress bars are drawn, so no progress lines in the log.
 	quietProgress bool
+	// metricsFile receives the final metrics at close (--metrics-file).
+	metricsFile string
 }
 
 // usageError is bad usage or configuration: exit status 2.
@@ -101,7 +107,7 @@ func (c *common) build(env *Env) (*parts, error) {
 	if err != nil {
 		return nil, usageError{err}
 	}
-	p := &parts{cfg: cfg, shard: shard, reg: prometheus.NewRegistry()}
+	p := &parts{cfg: cfg, shard: shard, reg: prometheus.NewRegistry(), metricsFile: c.metricsFile}
 	p.log = newLogger(c.logFormat, env)
 	p.metrics = metrics.New(p.reg)
 	p.reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
@@ -179,7 +185,27 @@ func (p *parts) close() {
 	for _, s := range p.servers {
 		s.Close()
 	}
+	if p.metricsFile != "" {
+		if err := prometheus.WriteToTextfile(p.metricsFile, ownMetrics{p.reg}); err != nil {
+			p.log.Error("metrics file not written", zap.String("flag", "metrics-file"), zap.Error(err))
+		}
+	}
 	p.log.Sync()
+}
+
+// ownMetrics gathers the migrator's own families only: node_exporter, which reads the
+// metrics file, refuses a file that repeats its go_ and process_ metrics.
+type ownMetrics struct{ g prometheus.Gatherer }
+
+func (o ownMetrics) Gather() ([]*dto.MetricFamily, error) {
+	all, err := o.g.Gather()
+	own := all[:0]
+	for _, f := range all {
+		if strings.HasPrefix(f.GetName(), "openreplay_migrator_") {
+			own = append(own, f)
+		}
+	}
+	return own, err
 }
 
 func newLogger(format string, env *Env) *zap.Logger { return newLoggerTo(format, env, env.Stderr) }
