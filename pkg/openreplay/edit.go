@@ -98,11 +98,7 @@ func EditStorage(data []byte, d Destination) ([]byte, error) {
 	if !utf8.Valid(data) {
 		return nil, errors.New("vars.yaml is not UTF-8 text; save it as UTF-8 and retry")
 	}
-	doc, err := parseDocument(data)
-	if err != nil {
-		return nil, err
-	}
-	sec, err := findS3(doc)
+	doc, sec, err := parseS3(data)
 	if err != nil {
 		return nil, err
 	}

@@ -65,11 +65,7 @@ func ReadStorage(path string) (*Storage, error) {
 // ParseStorage reads global.s3 (and global.assetsOrigin, global.domainName)
 // from the contents of a vars.yaml, following YAML aliases to their anchors.
 func ParseStorage(data []byte) (*Storage, error) {
-	doc, err := parseDocument(data)
-	if err != nil {
-		return nil, err
-	}
-	sec, err := findS3(doc)
+	_, sec, err := parseS3(data)
 	if err != nil {
 		return nil, err
 	}

@@ -61,11 +61,7 @@ func verifyEdit(before, after []byte, d Destination, touched map[string]bool) er
 // removed, so comparing two of them covers everything else in the file,
 // including the global.s3 keys the edit leaves alone.
 func decodeUntouched(data []byte, touched map[string]bool) (any, error) {
-	doc, err := parseDocument(data)
-	if err != nil {
-		return nil, err
-	}
-	sec, err := findS3(doc)
+	doc, sec, err := parseS3(data)
 	if err != nil {
 		return nil, err
 	}

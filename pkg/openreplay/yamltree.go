@@ -132,6 +132,16 @@ func kindName(n *yaml.Node) string {
 	return "YAML node"
 }
 
+// parseS3 parses a vars.yaml and finds its global.s3 section.
+func parseS3(data []byte) (*yaml.Node, *s3Section, error) {
+	doc, err := parseDocument(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	sec, err := findS3(doc)
+	return doc, sec, err
+}
+
 // findS3 locates global.s3 and checks the shape both reading and editing rely on.
 func findS3(doc *yaml.Node) (*s3Section, error) {
 	root := resolve(doc.Content[0])
