@@ -1,6 +1,7 @@
 package copy
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
@@ -81,11 +82,34 @@ func (c *objectCopier) copySingle(ctx context.Context, obj store.Object) (copied
 }
 
 // copyMultipart uploads the object with the source's own part boundaries, so the
-// destination computes the same "md5-of-part-md5s-N" ETag. Each part is hashed while it
-// streams and checked against the part ETag the destination returns; before completing,
-// the parts' MD5s must add up to the source's ETag, so a damaged object never becomes
-// visible. (Sending Content-MD5 per part would mean buffering whole parts in memory.)
+// destination computes the same "md5-of-part-md5s-N" ETag. Nothing becomes visible before
+// the parts are proven: their MD5s must add up to the source's ETag before the upload is
+// completed, so a damaged object never appears. (Sending Content-MD5 per part would mean
+// buffering whole parts in memory: the source's part MD5s are known only as their sum.)
+//
+// Where the destination's part ETags are the MD5s of the parts it stored (MinIO, S3
+// without KMS or customer keys, GCS: learned per bucket, see partETags), its own ETags
+// are that proof, read off the answers, and nothing is hashed here: an MD5 computed
+// here would only repeat what the destination computed over the very bytes it keeps.
+// Until that is known, or where its part ETags are something else, each part is
+// hashed while it streams and checked against the part ETag, as the sum's terms.
 func (c *objectCopier) copyMultipart(ctx context.Context, obj store.Object, n int) (copied, error) {
+	hashed := !partETags.areMD5(c.dstBkt)
+	cp, err := c.copyMultipartOnce(ctx, obj, n, hashed)
+	if !hashed && errors.Is(err, errUnproven) {
+		// The destination's word did not add up (or was no MD5): the upload is
+		// aborted; copy again, hashing the parts here, which tells a damaged part
+		// from ETags that are not MD5s.
+		cp, err = c.copyMultipartOnce(ctx, obj, n, true)
+	}
+	return cp, err
+}
+
+// errUnproven: the part ETags a destination returned did not prove the parts; the copy
+// is repeated with the parts hashed on the way.
+var errUnproven = errors.New("the destination's part ETags do not prove the parts")
+
+func (c *objectCopier) copyMultipartOnce(ctx context.Context, obj store.Object, n int, hashed bool) (copied, error) {
 	body, m, err := c.src.Get(ctx, c.srcBkt, obj.Key, 1)
 	if errors.Is(err, store.ErrNotFound) {
 		return copied{}, errGone
@@ -125,7 +149,7 @@ func (c *objectCopier) copyMultipart(ctx context.Context, obj store.Object, n in
 		body.Close()
 		return copied{}, err
 	}
-	etag, err := c.uploadParts(ctx, obj, m, body, id, n)
+	etag, err := c.uploadParts(ctx, obj, m, body, id, n, hashed)
 	if err != nil {
 		c.abort(obj.Key, id)
 		return copied{}, err
@@ -134,10 +158,15 @@ func (c *objectCopier) copyMultipart(ctx context.Context, obj store.Object, n in
 	return copied{srcETag: obj.ETag, dstETag: etag, bytes: m.Size}, nil
 }
 
-func (c *objectCopier) uploadParts(ctx context.Context, obj store.Object, first store.ObjectMeta, body io.ReadCloser, id string, n int) (string, error) {
+// uploadParts sends the parts and proves them before completing the upload: the MD5s of
+// the parts as the destination stored them must add up to the source's ETag. Each
+// part's MD5 is the destination's part ETag, or, with hashed, the MD5 of the bytes sent,
+// which a part ETag that is an MD5 must then equal.
+func (c *objectCopier) uploadParts(ctx context.Context, obj store.Object, first store.ObjectMeta, body io.ReadCloser, id string, n int, hashed bool) (string, error) {
 	parts := make([]store.Part, 0, n)
 	sums := md5.New()
 	var total int64
+	allMD5 := true // every part ETag was the MD5 of its part
 	for i := 1; i <= n; i++ {
 		size := first.PartSize
 		if i > 1 {
@@ -153,7 +182,7 @@ func (c *objectCopier) uploadParts(ctx context.Context, obj store.Object, first 
 			}
 			size = m.PartSize
 		}
-		hr := newSourceReader(body, true)
+		hr := newSourceReader(body, hashed)
 		etag, err := c.dst.UploadPart(ctx, c.dstBkt, obj.Key, id, i, hr, size, nil)
 		body.Close()
 		if err != nil {
@@ -162,18 +191,37 @@ func (c *objectCopier) uploadParts(ctx context.Context, obj store.Object, first 
 		if hr.n != size {
 			return "", fmt.Errorf("get %s/%s part %d: read %d of %d bytes: %w", c.srcBkt, obj.Key, i, hr.n, size, retry.ErrTransient)
 		}
-		if isMD5(etag) && etag != hr.hex() {
-			return "", fmt.Errorf("put %s/%s part %d: destination stored other bytes than were sent: %w", c.dstBkt, obj.Key, i, retry.ErrTransient)
+		sum := md5FromETag(etag)
+		if sum == nil {
+			partETags.learn(c.dstBkt, false)
+			allMD5 = false
 		}
-		sums.Write(hr.sum())
+		if hashed {
+			sent := hr.sum()
+			if sum != nil && !bytes.Equal(sum, sent) {
+				return "", fmt.Errorf("put %s/%s part %d: destination stored other bytes than were sent: %w", c.dstBkt, obj.Key, i, retry.ErrTransient)
+			}
+			sum = sent
+		} else if sum == nil {
+			return "", fmt.Errorf("put %s/%s part %d: part ETag %q is no MD5: %w", c.dstBkt, obj.Key, i, etag, errUnproven)
+		}
+		sums.Write(sum)
 		parts = append(parts, store.Part{Number: i, ETag: etag})
 		total += size
 	}
 	if want := fmt.Sprintf("%x-%d", sums.Sum(nil), n); want != obj.ETag {
+		if !hashed {
+			return "", fmt.Errorf("copy %s/%s: the parts the destination stored add up to ETag %s, source has %s: %w", c.srcBkt, obj.Key, want, obj.ETag, errUnproven)
+		}
 		return "", fmt.Errorf("copy %s/%s: parts add up to ETag %s, source has %s: %w", c.srcBkt, obj.Key, want, obj.ETag, retry.ErrTransient)
 	}
 	if total != first.Size {
 		return "", fmt.Errorf("copy %s/%s: parts hold %d bytes, object has %d", c.srcBkt, obj.Key, total, first.Size)
+	}
+	if hashed && allMD5 {
+		// Every part ETag equalled the MD5 of the bytes sent: from now on they are
+		// the proof in this bucket.
+		partETags.learn(c.dstBkt, true)
 	}
 	return c.dst.CompleteMultipart(ctx, c.dstBkt, obj.Key, id, parts)
 }

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -65,7 +66,18 @@ func main() {
 	buckets := flag.String("buckets", "", "`src:dst,...` bucket pairs")
 	workers := flag.Int("workers", 32, "objects copied at once")
 	listOnly := flag.Bool("list-only", false, "list both sides of every pair; copy nothing")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to `file` (to hold against the migrator's --debug-addr profile)")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fail(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fail(err)
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 
 	var cnt counter
 	src := client(*srcURL, "SOURCE", *workers, &cnt)
