@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/copy"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
 )
 
 // runPass runs one copy or sync pass over every pair, with metrics, phase and run
@@ -18,7 +19,8 @@ func (p *parts) runPass(ctx context.Context, kind string, extra ...copy.Observer
 	p.metrics.SetPhase(kind)
 	defer p.metrics.SetPhase("idle")
 	start := time.Now()
-	eng := &copy.Engine{Src: p.src, Dst: p.dst, Checkpoints: p.state, Opt: copy.Options{
+	src, stopCount := p.countAhead(ctx)
+	eng := &copy.Engine{Src: src, Dst: p.dst, Checkpoints: p.state, Opt: copy.Options{
 		Workers:  p.cfg.Workers,
 		Shard:    p.shard,
 		Grace:    p.cfg.GracePeriod,
@@ -27,7 +29,6 @@ func (p *parts) runPass(ctx context.Context, kind string, extra ...copy.Observer
 		Observer: obs,
 	}}
 	stop := p.logProgress(kind, 10*time.Second)
-	stopCount := p.countAhead(ctx)
 	results, err := eng.Run(ctx, p.pairs)
 	stopCount()
 	stop()
@@ -43,8 +44,18 @@ func (p *parts) runPass(ctx context.Context, kind string, extra ...copy.Observer
 // progress and ETA know the total from the start: the copy's own listing runs only a
 // queue's length ahead of the workers. Buckets that completed a pass before are expected
 // to hold what that pass listed, at no cost.
-func (p *parts) countAhead(ctx context.Context) (stop func()) {
+//
+// The copy reads these listings too (the source it returns serves them): what a count
+// lists goes to a window of up to countWindow objects that the copy takes its objects
+// from, so a bucket that fits the window is listed once. A count that outruns the copy
+// by more than that lists on alone, and the copy lists from where the window ended.
+func (p *parts) countAhead(ctx context.Context) (src store.Store, stop func()) {
+	return p.countAheadWindow(ctx, countWindow)
+}
+
+func (p *parts) countAheadWindow(ctx context.Context, window int) (store.Store, func()) {
 	ctx, cancel := context.WithCancel(ctx)
+	shared := &sharedSource{Store: p.src, lists: map[listFrom]*sharedList{}}
 	var wg sync.WaitGroup
 	for _, pr := range p.pairs {
 		after := ""
@@ -52,25 +63,24 @@ func (p *parts) countAhead(ctx context.Context) (stop func()) {
 			if !st.LastComplete.IsZero() {
 				continue
 			}
-			after = st.Watermark
+			// The engine lists from the watermark of a pass in progress, and from
+			// the start otherwise.
+			if !st.PassStarted.IsZero() {
+				after = st.Watermark
+			}
 		}
+		l := newSharedList(pr.Source, after, window)
+		shared.lists[listFrom{pr.Source, after}] = l
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var n, bytes int64
-			for o, err := range p.src.List(ctx, pr.Source, after) {
-				if err != nil {
-					return // the copy's own listing reports it
-				}
-				if p.shard.Owns(o.Key) {
-					n++
-					bytes += o.Size
-				}
+			if n, bytes, ok := l.count(ctx, p.src, p.shard.Owns); ok {
+				p.metrics.Expect(pr.Source, n, bytes)
 			}
-			p.metrics.Expect(pr.Source, n, bytes)
+			// A failed count says nothing: the copy's own listing reports the error.
 		}()
 	}
-	return func() { cancel(); wg.Wait() }
+	return shared, func() { cancel(); wg.Wait() }
 }
 
 // logProgress logs each running bucket's progress every interval until stopped.
