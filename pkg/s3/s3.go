@@ -339,13 +339,14 @@ func meta(info minio.ObjectInfo, h http.Header) store.ObjectMeta {
 	if n := h.Get("X-Amz-Mp-Parts-Count"); n != "" {
 		fmt.Sscan(n, &m.PartsCount)
 	}
+	const metaPrefix = "x-amz-meta-"
 	for k, v := range h {
-		lk := strings.ToLower(k)
-		if strings.HasPrefix(lk, "x-amz-meta-") && len(v) > 0 {
+		// Most headers are not user metadata: lower-cased (a new string) only if they are.
+		if len(k) > len(metaPrefix) && strings.EqualFold(k[:len(metaPrefix)], metaPrefix) && len(v) > 0 {
 			if m.UserMetadata == nil {
 				m.UserMetadata = map[string]string{}
 			}
-			m.UserMetadata[strings.TrimPrefix(lk, "x-amz-meta-")] = v[0]
+			m.UserMetadata[strings.ToLower(k[len(metaPrefix):])] = v[0]
 		}
 	}
 	return m
