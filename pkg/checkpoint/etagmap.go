@@ -44,7 +44,7 @@ func (m *ETagMap) read(r io.Reader) error {
 	sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
 	for sc.Scan() {
 		var e etagEntry
-		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Key != "" {
+		if json.Unmarshal(sc.Bytes(), &e) == nil {
 			m.m[e.Key] = [2]string{e.Src, e.Dest}
 		}
 	}
