@@ -61,21 +61,32 @@ export MIGRATOR_DESTINATION_ACCESS_KEY=bench-destination MIGRATOR_DESTINATION_SE
 start_minio() { # name side(source|destination): a fresh server with empty data
   local name=$1 side=${2^^} key secret
   key=MIGRATOR_${side}_ACCESS_KEY secret=MIGRATOR_${side}_SECRET_KEY
-  rm -rf "${data:?}/$name"
-  mkdir -p "$data/$name"
-  port[$name]=$(free_port)
-  # The scanner (usage accounting, lifecycle, healing) walks a server's objects about once
-  # a minute with the default speed, taking 10-20% of a core in bursts: on a source
-  # seeded with 10,000 objects it fell on some copies and not on others, whichever tool
-  # ran them. At its slowest speed it waits 30 minutes between cycles.
-  MINIO_ROOT_USER=${!key} MINIO_ROOT_PASSWORD=${!secret} MINIO_BROWSER=off MINIO_UPDATE=off \
-    MINIO_PROMETHEUS_AUTH_TYPE=public MINIO_SCANNER_SPEED=slowest \
-    minio server --quiet --address "127.0.0.1:${port[$name]}" --console-address "127.0.0.1:$(free_port)" "$data/$name" \
-    >"$work/minio-$name.log" 2>&1 &
-  pid[$name]=$!
-  for _ in $(seq 1 300); do
-    curl -fs "http://127.0.0.1:${port[$name]}/minio/health/ready" >/dev/null 2>&1 && return
-    sleep 0.1
+  local attempt
+  # A free port can be taken between free_port and MinIO's bind (by a test of the same
+  # machine): MinIO then exits at once, and another pair of ports is tried.
+  for attempt in 1 2 3 4 5; do
+    rm -rf "${data:?}/$name"
+    mkdir -p "$data/$name"
+    port[$name]=$(free_port)
+    # The scanner (usage accounting, lifecycle, healing) walks a server's objects about
+    # once a minute with the default speed, taking 10-20% of a core in bursts: on a source
+    # seeded with 10,000 objects it fell on some copies and not on others, whichever tool
+    # ran them. At its slowest speed it waits 30 minutes between cycles.
+    MINIO_ROOT_USER=${!key} MINIO_ROOT_PASSWORD=${!secret} MINIO_BROWSER=off MINIO_UPDATE=off \
+      MINIO_PROMETHEUS_AUTH_TYPE=public MINIO_SCANNER_SPEED=slowest \
+      minio server --quiet --address "127.0.0.1:${port[$name]}" --console-address "127.0.0.1:$(free_port)" "$data/$name" \
+      >"$work/minio-$name.log" 2>&1 &
+    pid[$name]=$!
+    for _ in $(seq 1 300); do
+      # Only while our server runs: the port may answer for another program's.
+      kill -0 "${pid[$name]}" 2>/dev/null || break
+      curl -fs "http://127.0.0.1:${port[$name]}/minio/health/ready" >/dev/null 2>&1 && return
+      sleep 0.1
+    done
+    kill "${pid[$name]}" 2>/dev/null || true
+    wait "${pid[$name]}" 2>/dev/null || true
+    grep -q "already in use" "$work/minio-$name.log" || break
+    echo "   MinIO $name: port taken, trying others (attempt $attempt)" >&2
   done
   echo "MinIO $name did not start; see $work/minio-$name.log" >&2
   exit 1
