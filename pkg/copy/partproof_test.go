@@ -118,6 +118,18 @@ func runPair(t *testing.T, e *copy.Engine, p copy.Pair) copy.Result {
 	return res[0]
 }
 
+// startOver empties the destination bucket and the checkpoints, so the next run copies
+// everything again with what the copier learned of the bucket.
+func startOver(t *testing.T, r *rig, p copy.Pair) {
+	t.Helper()
+	for k := range r.dst.Snapshot(p.Dest) {
+		if err := r.dst.Client().RemoveObject(context.Background(), p.Dest, k, minio.RemoveObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.state = checkpoint.Dir(t.TempDir())
+}
+
 // A part damaged on its way to the destination never becomes part of a visible object:
 // neither while the copier still hashes parts itself (the first objects into a bucket)
 // nor once it proves them by the part ETags the destination returns (every object after
@@ -130,13 +142,7 @@ func TestDamagedPartIsNeverCompleted(t *testing.T) {
 	r, p := newPartRig(t, "proof-damaged")
 	for round := 1; round <= 2; round++ {
 		if round == 2 {
-			// Start over into an empty bucket: now the copier knows the bucket.
-			for k := range r.dst.Snapshot(p.Dest) {
-				if err := r.dst.Client().RemoveObject(context.Background(), p.Dest, k, minio.RemoveObjectOptions{}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			r.state = checkpoint.Dir(t.TempDir())
+			startOver(t, r, p) // now the copier knows the bucket
 		}
 		tamper := &partTamper{Store: r.dstS, t: t, calls: map[string]int{}, damaged: map[string]bool{}, real: map[string]string{},
 			damage: func(key string, part, n int) bool { return part == 2 && n == 1 }}
@@ -158,12 +164,7 @@ func TestPartETagsThatAreNoMD5sAreProvenByHashing(t *testing.T) {
 	r, p := newPartRig(t, "proof-opaque")
 	for round := 1; round <= 2; round++ {
 		if round == 2 {
-			for k := range r.dst.Snapshot(p.Dest) {
-				if err := r.dst.Client().RemoveObject(context.Background(), p.Dest, k, minio.RemoveObjectOptions{}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			r.state = checkpoint.Dir(t.TempDir())
+			startOver(t, r, p)
 		}
 		tamper := &partTamper{Store: r.dstS, t: t, calls: map[string]int{}, damaged: map[string]bool{}, real: map[string]string{}, opaque: true}
 		e := r.engine(copy.Options{})
