@@ -43,6 +43,7 @@ type Engine struct {
 	Opt         Options
 
 	abortWarned atomic.Bool // the missing s3:AbortMultipartUpload was explained
+	partETags   partETagHints
 }
 
 // Result is what one pair's run achieved.
@@ -382,7 +383,7 @@ func (r *pairRun) work(ctx context.Context, j job) {
 // copyOne copies an object with retries and remembers a destination ETag that differs
 // from the source's, so later runs recognise the copy.
 func (r *pairRun) copyOne(ctx context.Context, obj store.Object) (copied, error) {
-	oc := &objectCopier{src: r.e.Src, dst: r.e.Dst, srcBkt: r.pair.Source, dstBkt: r.pair.Dest, journal: r}
+	oc := &objectCopier{src: r.e.Src, dst: r.e.Dst, srcBkt: r.pair.Source, dstBkt: r.pair.Dest, partETags: &r.e.partETags, journal: r}
 	var c copied
 	err := r.o.Retry.Do(ctx, func(ctx context.Context) error {
 		var err error

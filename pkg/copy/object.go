@@ -21,6 +21,7 @@ import (
 type objectCopier struct {
 	src, dst       store.Store
 	srcBkt, dstBkt string
+	partETags      *partETagHints // what the destination's part ETags have shown
 	// journal is told of a multipart upload before it is created (durably), of its ID
 	// once known, and when it is completed or aborted: a crash at any instant leaves a
 	// record from which the next run finds and aborts the upload.
@@ -88,13 +89,13 @@ func (c *objectCopier) copySingle(ctx context.Context, obj store.Object) (copied
 // buffering whole parts in memory: the source's part MD5s are known only as their sum.)
 //
 // Where the destination's part ETags are the MD5s of the parts it stored (MinIO, S3
-// without KMS or customer keys, GCS: learned per bucket, see partETags), its own ETags
+// without KMS or customer keys, GCS: learned per bucket, see partETagHints), its own ETags
 // are that proof, read off the answers, and nothing is hashed here: an MD5 computed
 // here would only repeat what the destination computed over the very bytes it keeps.
 // Until that is known, or where its part ETags are something else, each part is
 // hashed while it streams and checked against the part ETag, as the sum's terms.
 func (c *objectCopier) copyMultipart(ctx context.Context, obj store.Object, n int) (copied, error) {
-	hashed := !partETags.areMD5(c.dstBkt)
+	hashed := !c.partETags.areMD5(c.dstBkt)
 	cp, err := c.copyMultipartOnce(ctx, obj, n, hashed)
 	if !hashed && errors.Is(err, errUnproven) {
 		// The destination's word did not add up (or was no MD5): the upload is
@@ -193,7 +194,7 @@ func (c *objectCopier) uploadParts(ctx context.Context, obj store.Object, first 
 		}
 		sum := md5FromETag(etag)
 		if sum == nil {
-			partETags.learn(c.dstBkt, false)
+			c.partETags.learn(c.dstBkt, false)
 			allMD5 = false
 		}
 		if hashed {
@@ -221,7 +222,7 @@ func (c *objectCopier) uploadParts(ctx context.Context, obj store.Object, first 
 	if hashed && allMD5 {
 		// Every part ETag equalled the MD5 of the bytes sent: from now on they are
 		// the proof in this bucket.
-		partETags.learn(c.dstBkt, true)
+		c.partETags.learn(c.dstBkt, true)
 	}
 	return c.dst.CompleteMultipart(ctx, c.dstBkt, obj.Key, id, parts)
 }

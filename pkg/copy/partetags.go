@@ -2,13 +2,11 @@ package copy
 
 import "sync"
 
-// partETags remembers, per destination bucket, whether the destination answers an
+// partETagHints remembers, per destination bucket, whether the destination answers an
 // UploadPart with the MD5 of the part as its ETag. It is only a hint of which proof a
 // multipart copy tries first (see copyMultipart): either proof is complete on its own,
-// and a wrong hint costs one aborted upload, never an unproven object. So it may be kept
-// by bucket name alone, for the life of the process; a migrator has one destination.
-var partETags partETagHints
-
+// and a wrong hint costs one aborted upload, never an unproven object. An Engine keeps
+// one for its destination, for its life (every pass of a serve).
 type partETagHints struct{ m sync.Map } // bucket -> bool
 
 func (h *partETagHints) areMD5(bucket string) bool {
