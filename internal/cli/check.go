@@ -6,47 +6,56 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/config"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
 )
 
-// checkBuckets reads one listing page of every bucket on both sides before any work,
-// so a wrong key, a missing bucket or an unreachable endpoint stops the run at once with
-// a message that names the setting to fix.
+// checkBuckets reads the first listing entry of every bucket on both sides before any
+// work, so a wrong key, a missing bucket or an unreachable endpoint stops the run at once
+// with a message that names the setting to fix. The probes run at once: on a remote
+// service a dozen of them one after another would hold the start for seconds.
 func checkBuckets(ctx context.Context, p *parts) error {
-	var errs []error
-	seen := map[string]bool{}
-	// One wrong key fails every bucket the same way: say it once. (Each message is
-	// checked itself: a problem of the first pair must not be dropped because a later
-	// pair was fine.)
-	add := func(err error) {
-		if !seen[err.Error()] {
-			seen[err.Error()] = true
-			errs = append(errs, err)
-		}
-	}
+	var probes []func() error
 	for _, pr := range p.pairs {
-		if err := probe(ctx, p.src, pr.Source); err != nil {
-			add(explain("source", p.cfg.Source, pr.Source, err))
-		}
-		if err := probe(ctx, p.dst, pr.Dest); err != nil {
-			add(explain("destination", p.cfg.Destination, pr.Dest, err))
-		}
+		probes = append(probes,
+			func() error { return explainIf(p.src.Probe(ctx, pr.Source), "source", p.cfg.Source, pr.Source) },
+			func() error { return explainIf(p.dst.Probe(ctx, pr.Dest), "destination", p.cfg.Destination, pr.Dest) })
 	}
 	if bucket, _, ok := p.cfg.StateLocation(); ok {
-		if err := probe(ctx, p.dst, bucket); err != nil {
-			add(explainState(p.cfg, bucket, err))
+		probes = append(probes, func() error {
+			if err := p.dst.Probe(ctx, bucket); err != nil {
+				return explainState(p.cfg, bucket, err)
+			}
+			return nil
+		})
+	}
+	found := make([]error, len(probes))
+	var wg sync.WaitGroup
+	for i, probe := range probes {
+		wg.Go(func() { found[i] = probe() })
+	}
+	wg.Wait()
+	// One wrong key fails every bucket the same way: say it once, in the config's
+	// order. (Each message is checked itself: a problem of the first pair must not be
+	// dropped because a later pair was fine.)
+	var errs []error
+	seen := map[string]bool{}
+	for _, err := range found {
+		if err != nil && !seen[err.Error()] {
+			seen[err.Error()] = true
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func probe(ctx context.Context, s store.Store, bucket string) error {
-	for _, err := range s.List(ctx, bucket, "") {
-		return err
+func explainIf(err error, side string, e config.Endpoint, bucket string) error {
+	if err == nil {
+		return nil
 	}
-	return nil
+	return explain(side, e, bucket, err)
 }
 
 // explainState is explain for the bucket that keeps the checkpoints.

@@ -63,6 +63,13 @@ func (w measured) List(ctx context.Context, bucket, startAfter string) iter.Seq2
 	}
 }
 
+func (w measured) Probe(ctx context.Context, bucket string) error {
+	start := time.Now()
+	err := w.s.Probe(ctx, bucket)
+	w.observe("list", start, err)
+	return err
+}
+
 // Get counts the request when the response headers came; the body streams later and
 // its errors surface in the copy's outcome.
 func (w measured) Get(ctx context.Context, bucket, key string, part int) (io.ReadCloser, store.ObjectMeta, error) {

@@ -48,6 +48,10 @@ func (r Store) List(ctx context.Context, bucket, startAfter string) iter.Seq2[st
 	}
 }
 
+func (r Store) Probe(ctx context.Context, bucket string) error {
+	return r.Policy.Do(ctx, func(ctx context.Context) error { return r.Store.Probe(ctx, bucket) })
+}
+
 func (r Store) Get(ctx context.Context, bucket, key string, part int) (body io.ReadCloser, m store.ObjectMeta, err error) {
 	err = r.Policy.Do(ctx, func(ctx context.Context) error {
 		body, m, err = r.Store.Get(ctx, bucket, key, part)

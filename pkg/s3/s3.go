@@ -164,6 +164,19 @@ func (c *Client) List(ctx context.Context, bucket, startAfter string) iter.Seq2[
 	}
 }
 
+// Probe asks for a listing page of one key: a page of listPage would cost the service
+// a thousand keys' work to answer a yes or no.
+func (c *Client) Probe(ctx context.Context, bucket string) error {
+	opts := minio.ListObjectsOptions{Recursive: true, MaxKeys: 1, FetchOwner: new(bool)}
+	for o := range c.core.Client.ListObjectsIter(ctx, bucket, opts) {
+		if o.Err != nil {
+			return wrap("list", bucket, "", o.Err)
+		}
+		break
+	}
+	return ctx.Err()
+}
+
 func (c *Client) Get(ctx context.Context, bucket, key string, part int) (io.ReadCloser, store.ObjectMeta, error) {
 	opts := minio.GetObjectOptions{PartNumber: part}
 	if c.isMinIO.Load() {

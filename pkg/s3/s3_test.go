@@ -6,6 +6,7 @@ import (
 	"crypto/md5"
 	"fmt"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -82,5 +83,48 @@ func TestGetBringsTagsFromMinIO(t *testing.T) {
 	}
 	if n := tr.n.Load(); n != 0 {
 		t.Fatalf("%d GetObjectTagging requests; want none", n)
+	}
+}
+
+// listRequests records the max-keys of every listing request.
+type listRequests struct {
+	base http.RoundTripper
+	mu   sync.Mutex
+	max  []string
+}
+
+func (c *listRequests) RoundTrip(r *http.Request) (*http.Response, error) {
+	if q := r.URL.Query(); r.Method == http.MethodGet && q.Has("list-type") {
+		c.mu.Lock()
+		c.max = append(c.max, q.Get("max-keys"))
+		c.mu.Unlock()
+	}
+	return c.base.RoundTrip(r)
+}
+
+// A probe, run for every bucket before each copy and by /readyz, asks for one key: a
+// page of a thousand would cost the service a thousand keys' work for a yes or no.
+func TestProbeAsksForOneKey(t *testing.T) {
+	m := testenv.StartMinIO(t)
+	m.MakeBuckets("full", "empty")
+	var lr listRequests
+	c, err := s3.New(s3.Options{Endpoint: m.Endpoint, AccessKey: m.AccessKey, SecretKey: m.SecretKey, Region: "us-east-1",
+		WrapTransport: func(rt http.RoundTripper) http.RoundTripper { lr.base = rt; return &lr }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := range 3 {
+		if _, err := c.Put(ctx, "full", fmt.Sprintf("k%d", i), bytes.NewReader(nil), 0, nil, store.Header{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, b := range []string{"full", "empty"} {
+		if err := c.Probe(ctx, b); err != nil {
+			t.Fatalf("probe %s: %v", b, err)
+		}
+	}
+	if fmt.Sprint(lr.max) != "[1 1]" {
+		t.Fatalf("listing requests' max-keys %v; want one request of one key per probe", lr.max)
 	}
 }

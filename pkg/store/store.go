@@ -55,6 +55,9 @@ type Store interface {
 	// List yields the bucket's objects in ascending byte order of key, starting after
 	// startAfter ("" for the beginning). A failing page ends the sequence with its error.
 	List(ctx context.Context, bucket, startAfter string) iter.Seq2[Object, error]
+	// Probe reads the first entry of the bucket's listing and nothing more: the cheapest
+	// request that shows the bucket exists and the key may list it.
+	Probe(ctx context.Context, bucket string) error
 	// Get opens the object's body; with part > 0 only that part of a multipart object.
 	// A missing object is ErrNotFound.
 	Get(ctx context.Context, bucket, key string, part int) (io.ReadCloser, ObjectMeta, error)

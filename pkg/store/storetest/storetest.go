@@ -183,6 +183,12 @@ func Run(t *testing.T, s store.Store, bucket string) {
 				t.Fatalf("missing bucket: %v; want NoSuchBucket", err)
 			}
 		}
+		if err := s.Probe(ctx, "no-such-bucket-here"); !errors.As(err, &se) || se.Code != "NoSuchBucket" {
+			t.Fatalf("probe of a missing bucket: %v; want NoSuchBucket", err)
+		}
+		if err := s.Probe(ctx, bucket); err != nil {
+			t.Fatalf("probe of %s: %v", bucket, err)
+		}
 		if ok, err := s.BucketExists(ctx, "no-such-bucket-here"); ok || err != nil {
 			t.Fatalf("BucketExists of a missing bucket: %v, %v", ok, err)
 		}
