@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"io"
 	"iter"
 	"sync"
@@ -15,7 +16,9 @@ type Faulty struct {
 	store.Store
 	mu sync.Mutex
 	// Fail, when it returns an error for (op, key, n) — n counts calls of op on key,
-	// from 1 — makes that call fail with it instead of reaching the server.
+	// from 1 — makes that call fail with it instead of reaching the server; an error
+	// that wraps ErrAnswerLost lets the call reach the server and loses its answer.
+	// The ops: get, put, create, part, complete, abort.
 	Fail func(op, key string, n int) error
 	// ETag, if set, rewrites the ETags the store reports, as a service that does not
 	// compute MD5 ETags (SSE-KMS) would.
@@ -36,6 +39,10 @@ func (f *Faulty) fail(op, key string) error {
 	f.mu.Unlock()
 	return f.Fail(op, key, n)
 }
+
+// ErrAnswerLost, wrapped in an error from Fail, makes the call reach the server and its
+// answer go missing, as when a connection breaks after the request was sent.
+var ErrAnswerLost = errors.New("connection reset after the request was sent")
 
 func (f *Faulty) etag(e string) string {
 	if f.ETag == nil {
@@ -91,4 +98,23 @@ func (f *Faulty) CompleteMultipart(ctx context.Context, bucket, key, id string, 
 	}
 	e, err := f.Store.CompleteMultipart(ctx, bucket, key, id, parts)
 	return f.etag(e), err
+}
+
+func (f *Faulty) CreateMultipart(ctx context.Context, bucket, key string, h store.Header) (string, error) {
+	err := f.fail("create", key)
+	if err != nil && !errors.Is(err, ErrAnswerLost) {
+		return "", err
+	}
+	id, cerr := f.Store.CreateMultipart(ctx, bucket, key, h)
+	if err != nil {
+		return "", err
+	}
+	return id, cerr
+}
+
+func (f *Faulty) AbortMultipart(ctx context.Context, bucket, key, id string) error {
+	if err := f.fail("abort", key); err != nil {
+		return err
+	}
+	return f.Store.AbortMultipart(ctx, bucket, key, id)
 }

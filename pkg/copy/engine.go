@@ -390,6 +390,9 @@ func (r *pairRun) copyOne(ctx context.Context, obj store.Object) (copied, error)
 		c, err = oc.copy(ctx, obj)
 		return err
 	})
+	if len(oc.unsure) > 0 {
+		r.sweepUploads(obj.Key, oc.unsure)
+	}
 	if err != nil {
 		return c, err
 	}
@@ -546,6 +549,62 @@ func (r *pairRun) uploadCreated(key, id string) error {
 	}
 	r.mu.Unlock()
 	return r.save(context.Background())
+}
+
+// sweepUploads aborts the uploads an object's failed attempts may have left (see
+// objectCopier.unsure). It runs after the last attempt, whether that completed the
+// object or not: every upload still open under the key is then a leftover. What cannot
+// be aborted now is journaled again for the next run's abortLeftovers.
+func (r *pairRun) sweepUploads(key string, unsure []string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ids := map[string]bool{}
+	lookUp := false
+	for _, id := range unsure {
+		if id == "" {
+			lookUp = true
+		} else {
+			ids[id] = true
+		}
+	}
+	if lookUp {
+		ups, err := r.e.Dst.ListUploads(ctx, r.pair.Dest, key)
+		switch {
+		case denied(err):
+			r.e.abortDenied(r.o.Log, r.pair.Dest, []string{key + " (an upload whose creation went unanswered)"})
+		case err != nil:
+			r.uploadLeft(key, "")
+		}
+		for _, u := range ups {
+			if u.Key == key {
+				ids[u.UploadID] = true
+			}
+		}
+	}
+	for id := range ids {
+		err := r.e.Dst.AbortMultipart(ctx, r.pair.Dest, key, id)
+		switch {
+		case denied(err):
+			r.e.abortDenied(r.o.Log, r.pair.Dest, []string{key + " (upload " + id + ")"})
+		case err != nil:
+			r.uploadLeft(key, id)
+		}
+	}
+}
+
+// uploadLeft journals an upload the sweep could not end, so the next run aborts it.
+func (r *pairRun) uploadLeft(key, id string) {
+	r.mu.Lock()
+	if r.state.Uploads == nil {
+		r.state.Uploads = map[string]string{}
+	}
+	if r.state.Uploads[key] == "" {
+		r.state.Uploads[key] = id
+	}
+	r.mu.Unlock()
+	if err := r.save(context.Background()); err != nil {
+		r.o.Log.Error("checkpoint", zap.Error(err))
+	}
 }
 
 // uploadAbortDenied drops an upload the key may not abort from the journal, after

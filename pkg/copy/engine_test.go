@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -200,6 +201,57 @@ func TestFailedMultipartUploadIsAbortedAndRetried(t *testing.T) {
 	}
 	testenv.AssertSame(t, r.src, seed.Recordings, r.dst, "openreplay-recordings", true)
 	testenv.AssertNoUploads(t, r.dst, "openreplay-recordings")
+}
+
+// A retry that completes an object must not leave its failed attempts' uploads behind:
+// an upload whose creation went unanswered (the connection broke after the request was
+// sent), or one whose abort failed (the network was down). Unseen in the bucket listing,
+// such an upload keeps its parts' bytes, billed, until someone aborts it.
+func TestRetriedMultipartLeavesNoUpload(t *testing.T) {
+	t.Parallel()
+	lost := &store.Error{Op: "multipart", Err: testenv.ErrAnswerLost}
+	down := &store.Error{Op: "multipart", Err: errors.New("injected: connection refused")}
+	for _, tc := range []struct {
+		name string
+		fail func(op string, n int) error
+	}{
+		{"create answer lost", func(op string, n int) error {
+			if op == "create" && n == 1 {
+				return lost
+			}
+			return nil
+		}},
+		{"abort fails after a part failed", func(op string, n int) error {
+			if (op == "part" && n == 2) || (op == "abort" && n == 1) {
+				return down
+			}
+			return nil
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := newRig(t, seed.Spec{Sessions: 2, LargeEvery: 1, LargeMax: 11 << 20, Seed: 5})
+			var created atomic.Int64
+			f := &testenv.Faulty{Store: r.dstS, Fail: func(op, key string, n int) error {
+				if op == "create" {
+					created.Add(1)
+				}
+				return tc.fail(op, n)
+			}}
+			e := r.engine(copy.Options{})
+			e.Dst = f
+			for _, x := range run(t, e) {
+				if !x.OK() {
+					t.Fatalf("%s: %v", x.Source, x.Failed)
+				}
+			}
+			if created.Load() < 2 {
+				t.Fatalf("%d uploads created; the fault did not strike", created.Load())
+			}
+			testenv.AssertSame(t, r.src, seed.Recordings, r.dst, "openreplay-recordings", true)
+			testenv.AssertNoUploads(t, r.dst, "openreplay-recordings")
+		})
+	}
 }
 
 func TestKeyThatKeepsFailingIsRecordedAndTheRestCopied(t *testing.T) {

@@ -31,6 +31,11 @@ type objectCopier struct {
 		uploadEnded(key string)
 		uploadAbortDenied(key, id string)
 	}
+	// unsure holds the uploads this object's failed attempts may have left behind: the
+	// ID of one whose abort failed, "" for a create whose answer never came. A retry
+	// that completes the object ends its journal entry, so they are swept after it
+	// (pairRun.sweepUploads).
+	unsure []string
 }
 
 // errGone: the source object was deleted after it was listed; nothing to copy.
@@ -141,8 +146,9 @@ func (c *objectCopier) copyMultipartOnce(ctx context.Context, obj store.Object, 
 	id, err := c.dst.CreateMultipart(ctx, c.dstBkt, obj.Key, h)
 	if err != nil {
 		body.Close()
-		// The create may have reached the service; the journal keeps the key, so the
-		// next run looks for an upload under it.
+		// The create may have reached the service: the journal keeps the key, so the
+		// next run looks for an upload under it, and so does the sweep after a retry.
+		c.unsure = append(c.unsure, "")
 		return copied{}, err
 	}
 	if err := c.journal.uploadCreated(obj.Key, id); err != nil {
@@ -237,8 +243,11 @@ func (c *objectCopier) abort(key, id string) {
 		c.journal.uploadEnded(key)
 	case denied(err):
 		c.journal.uploadAbortDenied(key, id)
+	default:
+		// The upload stays in the journal, and the sweep after this object's last
+		// attempt tries again.
+		c.unsure = append(c.unsure, id)
 	}
-	// On another failure the upload stays in the journal; the next run aborts it.
 }
 
 // header is what the object carries besides its bytes; tags cost a request, so they

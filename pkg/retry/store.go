@@ -9,7 +9,9 @@ import (
 )
 
 // Store retries the calls of a store.Store that can be repeated as they are. Put and
-// UploadPart read a body once, so they pass through: the copier retries the whole object.
+// UploadPart read a body once, and CreateMultipart makes a new upload each time (one
+// whose answer was lost would be left behind unseen), so they pass through: the copier
+// retries the whole object and cleans up after it.
 type Store struct {
 	store.Store
 	Policy Policy
@@ -74,14 +76,6 @@ func (r Store) Tags(ctx context.Context, bucket, key string) (t map[string]strin
 		return err
 	})
 	return t, err
-}
-
-func (r Store) CreateMultipart(ctx context.Context, bucket, key string, h store.Header) (id string, err error) {
-	err = r.Policy.Do(ctx, func(ctx context.Context) error {
-		id, err = r.Store.CreateMultipart(ctx, bucket, key, h)
-		return err
-	})
-	return id, err
 }
 
 func (r Store) CompleteMultipart(ctx context.Context, bucket, key, uploadID string, parts []store.Part) (etag string, err error) {
