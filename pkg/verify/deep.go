@@ -6,7 +6,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 
 	"golang.org/x/sync/errgroup"
 
@@ -21,7 +20,6 @@ type deepChecker struct {
 	p    copy.Pair
 	ctx  context.Context
 	g    *errgroup.Group
-	mu   sync.Mutex
 	add  func(Difference)
 	skip bool
 }
@@ -49,9 +47,7 @@ func (d *deepChecker) check(key string) {
 			return err
 		}
 		if a != b {
-			d.mu.Lock()
 			d.add(Difference{Kind: Different, Key: key, Detail: "headers, metadata or tags differ: source " + a + "; destination " + b})
-			d.mu.Unlock()
 		}
 		return nil
 	})

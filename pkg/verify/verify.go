@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/checkpoint"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/copy"
@@ -60,7 +61,11 @@ func (v *Verifier) Pair(ctx context.Context, p copy.Pair, onDiff func(Difference
 		return rep, err
 	}
 	defer tags.Close()
+	// The join and the deep checks (on their own goroutines) both report differences.
+	var mu sync.Mutex
 	add := func(d Difference) {
+		mu.Lock()
+		defer mu.Unlock()
 		d.Bucket = p.Source
 		rep.Differences = append(rep.Differences, d)
 		if onDiff != nil {
