@@ -91,27 +91,56 @@ func CheckpointName(p Pair, s Shard) string {
 	return n
 }
 
-// Run copies every pair, one after another, each with the whole worker pool. When ctx
-// is cancelled it stops taking work, lets in-flight objects finish within the grace
+// Run copies every pair in turn with one pool of workers: a pair's listing starts once
+// the previous pair's has ended, and its objects take the workers as the previous
+// pair's last ones free them, so the pool does not drain at every bucket. When ctx is
+// cancelled it stops taking work, lets in-flight objects finish within the grace
 // period, writes the checkpoints and returns the results so far with Interrupted set.
+// A pair that fails stops the pairs after it the same way.
 func (e *Engine) Run(ctx context.Context, pairs []Pair) ([]Result, error) {
 	// Progress that cannot be saved would be redone after a restart: say so before
 	// copying anything.
 	if err := e.Checkpoints.Writable(ctx); err != nil {
 		return nil, fmt.Errorf("checkpoints: %w", err)
 	}
-	var out []Result
-	for _, p := range pairs {
-		r, err := e.runPair(ctx, p)
-		out = append(out, r)
-		if err != nil {
-			return out, err
-		}
-		if r.Interrupted {
-			break
+	jobs := make(chan job, e.defaults().Workers)
+	var workers sync.WaitGroup
+	for range e.defaults().Workers {
+		workers.Go(func() {
+			for j := range jobs {
+				j.run.do(j)
+			}
+		})
+	}
+	defer workers.Wait()
+	defer close(jobs)
+
+	runCtx, stopRest := context.WithCancel(ctx)
+	defer stopRest()
+	results := make([]Result, len(pairs))
+	errs := make([]error, len(pairs))
+	var running sync.WaitGroup
+	started := 0
+	for i, p := range pairs {
+		listed := make(chan bool, 1)
+		started++
+		running.Go(func() {
+			results[i], errs[i] = e.runPair(runCtx, p, jobs, listed)
+			if errs[i] != nil {
+				stopRest()
+			}
+		})
+		if !<-listed {
+			break // interrupted, or the listing failed: no pair after it starts
 		}
 	}
-	return out, nil
+	running.Wait()
+	for _, err := range errs[:started] {
+		if err != nil {
+			return results[:started], err
+		}
+	}
+	return results[:started], nil
 }
 
 // pairRun is the state of one pair's pass, shared by the lister, the workers and the
@@ -127,13 +156,22 @@ type pairRun struct {
 	// stop ends the pass early with a StopError: no more objects are started.
 	stop context.CancelCauseFunc
 
+	// listCtx ends with the listing (SIGTERM, or a StopError): queued objects are not
+	// started then. workCtx is the in-flight objects', cancelled when the grace ends.
+	listCtx, workCtx context.Context
+	inflight         sync.WaitGroup // this pair's objects handed to the workers
+
 	mu     sync.Mutex // guards state and res
 	state  *checkpoint.State
 	res    Result
 	saveMu sync.Mutex // one checkpoint write at a time
 }
 
-func (e *Engine) runPair(ctx context.Context, p Pair) (Result, error) {
+// runPair runs one pair's pass, its objects copied by the workers that read jobs. It
+// tells listed, once, whether its listing reached the end, which lets the next pair start.
+func (e *Engine) runPair(ctx context.Context, p Pair, jobs chan<- job, listed chan<- bool) (Result, error) {
+	defer tell(listed, false) // unless told already: an early error
+
 	o := e.defaults()
 	name := CheckpointName(p, o.Shard)
 	state, err := e.Checkpoints.Load(ctx, name)
@@ -168,8 +206,16 @@ func (e *Engine) runPair(ctx context.Context, p Pair) (Result, error) {
 	if state.Watermark != "" {
 		o.Log.Info("resuming", zap.String("bucket", p.Source), zap.String("after", state.Watermark))
 	}
-	err = r.pass(ctx)
+	err = r.pass(ctx, jobs, listed)
 	return r.res, err
+}
+
+// tell sends v on a channel of capacity one, unless something was sent before.
+func tell(c chan<- bool, v bool) {
+	select {
+	case c <- v:
+	default:
+	}
 }
 
 // abortLeftovers aborts the multipart uploads an earlier run journaled and did not end.
@@ -219,21 +265,34 @@ func (r *pairRun) abortLeftovers(ctx context.Context) error {
 }
 
 type job struct {
+	run  *pairRun
 	obj  store.Object
 	slot *slot
 }
 
-// pass runs the listing, the workers and the checkpointer until the listing is done or
-// ctx is cancelled.
-func (r *pairRun) pass(ctx context.Context) error {
-	// Workers get their own context: cancelling ctx stops the lister at once, while
-	// in-flight objects get the grace period to finish.
+// do is a worker's handling of one job.
+func (r *pairRun) do(j job) {
+	defer r.inflight.Done()
+	if r.listCtx.Err() != nil {
+		// Stopping: queued objects are not started. Their slots stay open, so the
+		// watermark stays below them and the next run copies them.
+		return
+	}
+	r.work(r.workCtx, j)
+}
+
+// pass runs the listing and the checkpointer until the listing is done and the objects
+// it handed out are, or ctx is cancelled.
+func (r *pairRun) pass(ctx context.Context, jobs chan<- job, listed chan<- bool) error {
+	// Objects in flight get their own context: cancelling ctx stops the lister at
+	// once, while in-flight objects get the grace period to finish.
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 	// listCtx ends the listing on SIGTERM (ctx) or on a StopError from any worker.
 	listCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	r.stop = stop
+	r.listCtx, r.workCtx = listCtx, workCtx
 	stopGrace := context.AfterFunc(ctx, func() {
 		t := time.AfterFunc(r.o.Grace, cancelWork)
 		<-workCtx.Done()
@@ -241,23 +300,6 @@ func (r *pairRun) pass(ctx context.Context) error {
 	})
 	defer stopGrace()
 
-	jobs := make(chan job, r.o.Workers)
-	var wg sync.WaitGroup
-	for range r.o.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range jobs {
-				if listCtx.Err() != nil {
-					// Stopping: queued objects are not started. Their slots stay
-					// open, so the watermark stays below them and the next run
-					// copies them.
-					continue
-				}
-				r.work(workCtx, j)
-			}
-		}()
-	}
 	ticker := time.NewTicker(r.o.CheckpointEvery)
 	tickDone := make(chan struct{})
 	var tickWG sync.WaitGroup
@@ -277,8 +319,8 @@ func (r *pairRun) pass(ctx context.Context) error {
 	}()
 
 	listErr := r.list(listCtx, jobs)
-	close(jobs)
-	wg.Wait()
+	tell(listed, listErr == nil && listCtx.Err() == nil)
+	r.inflight.Wait()
 	ticker.Stop()
 	close(tickDone)
 	tickWG.Wait()
@@ -327,9 +369,11 @@ func (r *pairRun) list(ctx context.Context, jobs chan<- job) error {
 			r.record(a.Src.Key, Conflict, a.Src.Size, nil)
 		case ActCopy:
 			s := r.mark.begin(a.Src.Key)
+			r.inflight.Add(1)
 			select {
-			case jobs <- job{obj: a.Src, slot: s}:
+			case jobs <- job{run: r, obj: a.Src, slot: s}:
 			case <-ctx.Done():
+				r.inflight.Done()
 				return ctx.Err() // s stays open: the watermark must not pass it
 			}
 		}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -146,6 +148,49 @@ func TestSecondRunCostsTwoListingsAndNoObjectRequest(t *testing.T) {
 			t.Errorf("%d listing requests; want one per bucket (%d)", n, len(pairs))
 		}
 	}
+}
+
+// finishOrder records the order in which objects finished, as bucket/key.
+type finishOrder struct {
+	copy.Observers
+	mu   sync.Mutex
+	keys []string
+}
+
+func (f *finishOrder) Finished(b, k string, _ copy.Outcome, _ int64, _ error) {
+	f.mu.Lock()
+	f.keys = append(f.keys, b+"/"+k)
+	f.mu.Unlock()
+}
+
+// The workers go on to the next bucket while the last objects of the previous one are
+// still being copied: a slow last object of the recordings must not hold back the assets.
+func TestNextBucketStartsWhileTheLastObjectsFinish(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, seed.Spec{Sessions: 4, Assets: 20, Seed: 13})
+	var last string
+	for k := range r.src.Snapshot(seed.Recordings) {
+		last = max(last, k)
+	}
+	slow := &testenv.Faulty{Store: r.srcS, Fail: func(op, key string, n int) error {
+		if op == "get" && key == last {
+			time.Sleep(time.Second)
+		}
+		return nil
+	}}
+	var order finishOrder
+	e := r.engine(copy.Options{Workers: 4, Observer: &order})
+	e.Src = slow
+	run(t, e)
+	i := slices.Index(order.keys, seed.Recordings+"/"+last)
+	if i < 0 {
+		t.Fatalf("%s never finished: %q", last, order.keys)
+	}
+	if before := slices.IndexFunc(order.keys, func(k string) bool { return strings.HasPrefix(k, seed.Assets+"/") }); before < 0 || before > i {
+		t.Fatalf("no asset was copied while the recordings' last object was: finished in the order %q", order.keys)
+	}
+	testenv.AssertSame(t, r.src, seed.Assets, r.dst, "openreplay-assets", true)
+	testenv.AssertSame(t, r.src, seed.Recordings, r.dst, "openreplay-recordings", true)
 }
 
 func TestConflictIsReportedAndLeftAlone(t *testing.T) {
