@@ -52,9 +52,10 @@ type Client struct {
 	core   minio.Core
 	region string // requests signed by hand (admin.go) use it
 	google bool   // Google Cloud Storage, which lacks some S3 features
-	// isMinIO is set once a response said "Server: MinIO"; from then on a GET asks for
-	// the object's tags with its body (see Get).
-	isMinIO atomic.Bool
+	// isMinIO is set once any response said "Server: MinIO" (the bucket check before a
+	// copy is the first); from then on a GET asks for the object's tags with its body
+	// (see Get).
+	isMinIO *atomic.Bool
 }
 
 var _ store.Store = (*Client)(nil)
@@ -73,6 +74,8 @@ func New(o Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	isMinIO := new(atomic.Bool)
+	rt = serverSniffer{rt, isMinIO}
 	if o.WrapTransport != nil {
 		rt = o.WrapTransport(rt)
 	}
@@ -89,7 +92,21 @@ func New(o Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("endpoint %q: %w", o.Endpoint, err)
 	}
-	return &Client{core: minio.Core{Client: mc}, region: o.Region, google: strings.HasSuffix(u.Hostname(), "googleapis.com")}, nil
+	return &Client{core: minio.Core{Client: mc}, region: o.Region, google: strings.HasSuffix(u.Hostname(), "googleapis.com"), isMinIO: isMinIO}, nil
+}
+
+// serverSniffer notes whether the service is MinIO from the Server header of its answers.
+type serverSniffer struct {
+	http.RoundTripper
+	isMinIO *atomic.Bool
+}
+
+func (s serverSniffer) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := s.RoundTripper.RoundTrip(r)
+	if err == nil && !s.isMinIO.Load() && strings.HasPrefix(resp.Header.Get("Server"), "MinIO") {
+		s.isMinIO.Store(true)
+	}
+	return resp, err
 }
 
 // bucketLookup keeps minio-go's automatic choice (virtual host for AWS and GCS) and
@@ -189,9 +206,6 @@ func (c *Client) Get(ctx context.Context, bucket, key string, part int) (io.Read
 	body, info, h, err := c.core.GetObject(ctx, bucket, key, opts)
 	if err != nil {
 		return nil, store.ObjectMeta{}, wrap("get", bucket, key, err)
-	}
-	if !c.isMinIO.Load() && strings.HasPrefix(h.Get("Server"), "MinIO") {
-		c.isMinIO.Store(true)
 	}
 	m := meta(info, h)
 	if part > 0 {
