@@ -103,9 +103,10 @@ func (e *Engine) Run(ctx context.Context, pairs []Pair) ([]Result, error) {
 	if err := e.Checkpoints.Writable(ctx); err != nil {
 		return nil, fmt.Errorf("checkpoints: %w", err)
 	}
-	jobs := make(chan job, e.defaults().Workers)
+	n := e.defaults().Workers
+	jobs := make(chan job, n)
 	var workers sync.WaitGroup
-	for range e.defaults().Workers {
+	for range n {
 		workers.Go(func() {
 			for j := range jobs {
 				j.run.do(j)
