@@ -157,13 +157,26 @@ func transport(o Options) (*http.Transport, error) {
 const listPage = 1000
 
 // List pages through ListObjectsV2; S3 returns keys in ascending UTF-8 byte order.
-//
-// It asks for no owners (fetch-owner=false, also S3's own default): minio-go asks for
-// them unless told otherwise, and they are a third of each entry's XML, which the service
-// writes and this client parses for every object of every listing, on both sides.
 func (c *Client) List(ctx context.Context, bucket, startAfter string) iter.Seq2[store.Object, error] {
+	return c.list(ctx, bucket, startAfter, listPage)
+}
+
+// Probe asks for a listing page of one key: a page of listPage would cost the service
+// a thousand keys' work to answer a yes or no.
+func (c *Client) Probe(ctx context.Context, bucket string) error {
+	for _, err := range c.list(ctx, bucket, "", 1) {
+		return err
+	}
+	return nil
+}
+
+// list lists in pages of maxKeys. It asks for no owners (fetch-owner=false, also S3's
+// own default): minio-go asks for them unless told otherwise, and they are a third of
+// each entry's XML, which the service writes and this client parses for every object of
+// every listing, on both sides.
+func (c *Client) list(ctx context.Context, bucket, startAfter string, maxKeys int) iter.Seq2[store.Object, error] {
 	return func(yield func(store.Object, error) bool) {
-		opts := minio.ListObjectsOptions{Recursive: true, StartAfter: startAfter, MaxKeys: listPage, FetchOwner: new(bool)}
+		opts := minio.ListObjectsOptions{Recursive: true, StartAfter: startAfter, MaxKeys: maxKeys, FetchOwner: new(bool)}
 		for o := range c.core.Client.ListObjectsIter(ctx, bucket, opts) {
 			if o.Err != nil {
 				yield(store.Object{}, wrap("list", bucket, "", o.Err))
@@ -179,19 +192,6 @@ func (c *Client) List(ctx context.Context, bucket, startAfter string) iter.Seq2[
 			yield(store.Object{}, err)
 		}
 	}
-}
-
-// Probe asks for a listing page of one key: a page of listPage would cost the service
-// a thousand keys' work to answer a yes or no.
-func (c *Client) Probe(ctx context.Context, bucket string) error {
-	opts := minio.ListObjectsOptions{Recursive: true, MaxKeys: 1, FetchOwner: new(bool)}
-	for o := range c.core.Client.ListObjectsIter(ctx, bucket, opts) {
-		if o.Err != nil {
-			return wrap("list", bucket, "", o.Err)
-		}
-		break
-	}
-	return ctx.Err()
 }
 
 func (c *Client) Get(ctx context.Context, bucket, key string, part int) (io.ReadCloser, store.ObjectMeta, error) {

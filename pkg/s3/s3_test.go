@@ -34,6 +34,16 @@ func TestEndpointIsChecked(t *testing.T) {
 	}
 }
 
+// clientThrough is a client of m whose requests go through the transport wrap makes.
+func clientThrough(t *testing.T, m *testenv.MinIO, wrap func(http.RoundTripper) http.RoundTripper) *s3.Client {
+	t.Helper()
+	c, err := s3.New(s3.Options{Endpoint: m.Endpoint, AccessKey: m.AccessKey, SecretKey: m.SecretKey, Region: "us-east-1", WrapTransport: wrap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // tagRequests counts GetObjectTagging requests.
 type tagRequests struct {
 	base http.RoundTripper
@@ -55,12 +65,7 @@ func TestGetBringsTagsFromMinIO(t *testing.T) {
 	m.MakeBuckets("tags")
 	var tr tagRequests
 	newClient := func() *s3.Client {
-		c, err := s3.New(s3.Options{Endpoint: m.Endpoint, AccessKey: m.AccessKey, SecretKey: m.SecretKey, Region: "us-east-1",
-			WrapTransport: func(rt http.RoundTripper) http.RoundTripper { tr.base = rt; return &tr }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
+		return clientThrough(t, m, func(rt http.RoundTripper) http.RoundTripper { tr.base = rt; return &tr })
 	}
 	c := newClient()
 	ctx := context.Background()
@@ -116,11 +121,7 @@ func TestProbeAsksForOneKey(t *testing.T) {
 	m := testenv.StartMinIO(t)
 	m.MakeBuckets("full", "empty")
 	var lr listRequests
-	c, err := s3.New(s3.Options{Endpoint: m.Endpoint, AccessKey: m.AccessKey, SecretKey: m.SecretKey, Region: "us-east-1",
-		WrapTransport: func(rt http.RoundTripper) http.RoundTripper { lr.base = rt; return &lr }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := clientThrough(t, m, func(rt http.RoundTripper) http.RoundTripper { lr.base = rt; return &lr })
 	ctx := context.Background()
 	for i := range 3 {
 		if _, err := c.Put(ctx, "full", fmt.Sprintf("k%d", i), bytes.NewReader(nil), 0, nil, store.Header{}); err != nil {
