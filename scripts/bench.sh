@@ -80,7 +80,7 @@ start_minio() { # name side(source|destination) [from]: a fresh server with empt
     # seeded with 10,000 objects it fell on some copies and not on others, whichever tool
     # ran them. At its slowest speed it waits 30 minutes between cycles.
     MINIO_ROOT_USER=${!key} MINIO_ROOT_PASSWORD=${!secret} MINIO_BROWSER=off MINIO_UPDATE=off \
-      MINIO_PROMETHEUS_AUTH_TYPE=public MINIO_SCANNER_SPEED=slowest \
+      MINIO_PROMETHEUS_AUTH_TYPE=public MINIO_SCANNER_SPEED=slowest MINIO_SYNC_BOOT=on \
       minio server --quiet --address "127.0.0.1:${port[$name]}" --console-address "127.0.0.1:$(free_port)" "$data/$name" \
       >"$work/minio-$name.log" 2>&1 &
     pid[$name]=$!

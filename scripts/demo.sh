@@ -28,13 +28,15 @@ cleanup() {
 trap cleanup EXIT
 
 # Keys are made fresh and passed through the environment only: never on a command line.
+# MINIO_SYNC_BOOT: requests wait until MinIO has loaded its buckets' settings, which would
+# otherwise overwrite a policy set in its first moments (internal/testenv/minio.go).
 start_minio() { # name port -> starts a MinIO with its own data folder
   local name=$1 port=$2 key secret
   key="demo-$name"
   secret=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
   mkdir -p "$data/$name"
   echo "$secret" >"$demo/$name.secret"
-  MINIO_ROOT_USER=$key MINIO_ROOT_PASSWORD=$secret MINIO_BROWSER=off MINIO_UPDATE=off \
+  MINIO_ROOT_USER=$key MINIO_ROOT_PASSWORD=$secret MINIO_BROWSER=off MINIO_UPDATE=off MINIO_SYNC_BOOT=on \
     minio server --quiet --address "127.0.0.1:$port" --console-address "127.0.0.1:$(free_port)" "$data/$name" \
     >"$demo/$name.log" 2>&1 &
   pids+=($!)

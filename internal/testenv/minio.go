@@ -130,6 +130,10 @@ func StartMinIOWith(t testing.TB, o MinIOOptions) *MinIO {
 		"MINIO_BROWSER=off",
 		"MINIO_UPDATE=off",
 		"MINIO_CI_CD=1",
+		// MinIO loads bucket settings in the background once it answers, and that load
+		// overwrites a lifecycle or policy a test sets in those first moments. Sync boot
+		// holds requests until the load is done.
+		"MINIO_SYNC_BOOT=on",
 	)
 	m.env = append(m.env, extraEnv...)
 	m.Start()
