@@ -15,7 +15,11 @@
 # destination (keys with two versions were copied twice). Last, the merge-join's Go
 # benchmark at 10k, 100k and 1M keys.
 #
-# Knobs (environment): BENCH_SETS="mixed tiny", BENCH_WORKERS=32, BENCH_PAIRS=8.
+# Per set, after the resume, the baseline is held against itself in BENCH_NOISE_PAIRS more
+# pairs: how far apart two runs of one program land on this machine, the yardstick for
+# reading the migrator's ratio.
+# Knobs (environment): BENCH_SETS="mixed tiny", BENCH_WORKERS=32, BENCH_PAIRS=8,
+# BENCH_NOISE_PAIRS=4.
 # Writes bench/results.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +31,7 @@ workers=${BENCH_WORKERS:-32}
 # speed weighs on both tools alike. The last pair is B M: the re-run with nothing to copy
 # starts from the last migrator copy.
 pairs_n=${BENCH_PAIRS:-8}
+noise_pairs=${BENCH_NOISE_PAIRS:-4}
 order=""
 for ((i = pairs_n - 1; i >= 0; i--)); do order+=$([ $((i % 2)) = 0 ] && echo "B M " || echo "M B "); done
 order=${order% }
@@ -218,8 +223,8 @@ go build -o bin/benchctl ./tools/benchctl
   echo
 } >"$results"
 
-run_copy() { # set tool round pairs -> one result line in $work/copies-$set
-  local set=$1 tool=$2 round=$3 pairs=$4 tag="$1-$2-$3" dst="dst-$2" state objs self c0 srvcpu
+run_copy() { # set tool round pairs [file] -> one result line in file ($work/copies-$set)
+  local set=$1 tool=$2 round=$3 pairs=$4 out=${5:-$work/copies-$1} tag="$1-$2-$3" dst="dst-$2" state objs self c0 srvcpu
   # Only the servers this copy uses run while it runs; the source as it was seeded.
   stop_minio dst-migrator
   stop_minio dst-baseline
@@ -254,7 +259,7 @@ run_copy() { # set tool round pairs -> one result line in $work/copies-$set
     exit 1
   fi
   # tool round objects bytes wall rss cpu list get put head other self server-cpu
-  echo "$tool $round $objs $src_bytes $wall $rss $cpu $(sum5 "$(reqdelta "$work/$tag.src0" "$work/$tag.src1")" "$(reqdelta "$work/$tag.dst0" "$work/$tag.dst1")") $self $srvcpu" >>"$work/copies-$set"
+  echo "$tool $round $objs $src_bytes $wall $rss $cpu $(sum5 "$(reqdelta "$work/$tag.src0" "$work/$tag.src1")" "$(reqdelta "$work/$tag.dst0" "$work/$tag.dst1")") $self $srvcpu" >>"$out"
   printf '   %-8s round %d: %6d objects in %7.2fs  %7.1f objects/s  peak RSS %6.1f MiB  CPU %6.2fs + servers %6.2fs\n' "$tool" "$round" "$objs" "$wall" \
     "$(echo "$objs $wall" | awk '{ print $1 / $2 }')" "$rss" "$cpu" "$srvcpu"
 }
@@ -368,6 +373,18 @@ report_set() { # set
     }' "$work/resume-$set" >>"$results"
 }
 
+report_noise() { # set
+  [ -s "$work/noise-$1" ] || return 0
+  awk '{ ops=$3/$5; if (NR % 2 == 1) prev=ops; else r[++n]=ops/prev }
+    END {
+      for (i=1; i<=n; i++) for (j=i+1; j<=n; j++) if (r[j] < r[i]) { x=r[i]; r[i]=r[j]; r[j]=x }
+      med = (n % 2 ? r[(n+1)/2] : (r[n/2] + r[n/2+1]) / 2)
+      s = ""; for (i=1; i<=n; i++) s = s sprintf("%s%.3f", (i>1 ? ", " : ""), r[i])
+      printf "Noise floor: the baseline against itself in %d more pairs (second run/first run, objects/s), sorted: %s; median %.3f. ", n, s, med
+      print "A ratio of the migrator within that spread of 1 is not told apart from equal speed by this many pairs.\n"
+    }' "$work/noise-$1" >>"$results"
+}
+
 for set in $sets; do
   pairs=$(pairs_for "$set")
   echo "== $set: seeding the source"
@@ -398,8 +415,12 @@ for set in $sets; do
   nothing_to_copy "$set" "$pairs"
   stop_minio dst-migrator
   resume "$set" "$pairs"
+  : >"$work/noise-$set"
+  echo "== $set: noise floor, the baseline against itself in $noise_pairs pairs"
+  for ((i = 1; i <= 2 * noise_pairs; i++)); do run_copy "$set-noise" baseline "$i" "$pairs" "$work/noise-$set"; done
   stop_minio source
   report_set "$set"
+  report_noise "$set"
 done
 
 echo "== merge-join benchmark (synthetic sorted listings, go test -bench BenchmarkJoin)"
