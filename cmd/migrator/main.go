@@ -29,5 +29,5 @@ func main() {
 // every answer that arrives, and on a node whose CPUs are busy (with the MinIO being
 // copied, or OpenReplay itself) those wake-ups cost more than the work. On the 2-core
 // bench machine one thread instead of two cut the migrator's CPU per 2 KiB object by a
-// quarter and the servers' by a tenth. GOMAXPROCS in the environment overrides this.
+// fifth or more and the servers' by about a tenth. GOMAXPROCS in the environment overrides this.
 func procs(def int) int { return max(1, def/2) }
