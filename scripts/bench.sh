@@ -326,9 +326,16 @@ resume() { # set pairs: kill -9 at about half way, restart, count keys written t
   echo "   killed at $at of $total objects; the restart copied $again; copied twice: $twice; in place: $final"
 }
 
+# awk functions both reports use: sort pairs' ratios a[1..n], then their median and their list.
+ratios_awk='
+function sort_ratios(a, n,   i, j, x) { for (i=1; i<=n; i++) for (j=i+1; j<=n; j++) if (a[j] < a[i]) { x=a[i]; a[i]=a[j]; a[j]=x } }
+function median(a, n) { return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2 }
+function listed(a, n,   i, s) { s = ""; for (i=1; i<=n; i++) s = s sprintf("%s%.3f", (i>1 ? ", " : ""), a[i]); return s }
+'
+
 report_set() { # set
   local set=$1
-  awk -v set="$set" '
+  awk -v set="$set" "$ratios_awk"'
     { tool=$1; objs=$3; mib=$4/1048576; wall=$5; rss=$6; cpu=$7; req=$8+$9+$10+$11+$12; srv=$14
       rows = rows sprintf("| %s | %d | %d | %.0f | %.2f | %.0f | %.1f | %.1f | %.2f | %.2f | %.2f (%d/%d/%d/%d/%d) | %d |\n",
         tool, $2, objs, mib, wall, objs/wall, mib/wall, rss, cpu, srv, req/objs, $8, $9, $10, $11, $12, $13)
@@ -342,10 +349,8 @@ report_set() { # set
       print "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
       printf "%s\n", rows
       m = "migrator"; b = "baseline"
-      for (i=1; i<=np; i++) for (j=i+1; j<=np; j++) if (pr[j] < pr[i]) { x=pr[i]; pr[i]=pr[j]; pr[j]=x }
-      med = (np % 2 ? pr[(np+1)/2] : (pr[np/2] + pr[np/2+1]) / 2)
-      pairs = ""; for (i=1; i<=np; i++) pairs = pairs sprintf("%s%.3f", (i>1 ? ", " : ""), pr[i])
-      printf "The %d pairs'"'"' ratios of objects/s (migrator/baseline), sorted: %s. **Median %.3f**.\n\n", np, pairs, med
+      sort_ratios(pr, np)
+      printf "The %d pairs'"'"' ratios of objects/s (migrator/baseline), sorted: %s. **Median %.3f**.\n\n", np, listed(pr, np), median(pr, np)
       printf "| mean of %d runs each | migrator | baseline | migrator/baseline |\n| --- | --- | --- | --- |\n", n[m]
       printf "| objects/s | %.1f | %.1f | %.3f |\n", ops[m]/n[m], ops[b]/n[b], (ops[m]/n[m])/(ops[b]/n[b])
       printf "| MiB/s | %.1f | %.1f | %.3f |\n", mbs[m]/n[m], mbs[b]/n[b], (mbs[m]/n[m])/(mbs[b]/n[b])
@@ -375,12 +380,10 @@ report_set() { # set
 
 report_noise() { # set
   [ -s "$work/noise-$1" ] || return 0
-  awk '{ ops=$3/$5; if (NR % 2 == 1) prev=ops; else r[++n]=ops/prev }
+  awk "$ratios_awk"'{ ops=$3/$5; if (NR % 2 == 1) prev=ops; else r[++n]=ops/prev }
     END {
-      for (i=1; i<=n; i++) for (j=i+1; j<=n; j++) if (r[j] < r[i]) { x=r[i]; r[i]=r[j]; r[j]=x }
-      med = (n % 2 ? r[(n+1)/2] : (r[n/2] + r[n/2+1]) / 2)
-      s = ""; for (i=1; i<=n; i++) s = s sprintf("%s%.3f", (i>1 ? ", " : ""), r[i])
-      printf "Noise floor: the baseline against itself in %d more pairs (second run/first run, objects/s), sorted: %s; median %.3f. ", n, s, med
+      sort_ratios(r, n)
+      printf "Noise floor: the baseline against itself in %d more pairs (second run/first run, objects/s), sorted: %s; median %.3f. ", n, listed(r, n), median(r, n)
       print "A ratio of the migrator within that spread of 1 is not told apart from equal speed by this many pairs.\n"
     }' "$work/noise-$1" >>"$results"
 }
