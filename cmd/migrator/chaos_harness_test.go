@@ -52,7 +52,7 @@ func multipartSpec(seedN uint64) seed.Spec {
 	)
 }
 
-// faultRow is one line of the table the README shows.
+// faultRow is one line of the table docs/testing.md shows.
 type faultRow struct {
 	order    int
 	Scenario string

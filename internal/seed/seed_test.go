@@ -2,7 +2,7 @@ package seed
 
 import "testing"
 
-// The sets are what the README's performance section and bench/results.md describe;
+// The sets are what bench/README.md and bench/results.md describe;
 // a change here changes what every published number means.
 func TestSetsMatchTheirDescription(t *testing.T) {
 	for _, c := range []struct {
