@@ -62,8 +62,8 @@ chart-files:
 	cp dashboards/openreplay-migrator.json deploy/alerts/openreplay-migrator.rules.yaml deploy/helm/openreplay-migrator/files/
 
 # The fault suite at full length (20 SIGKILLs, more data, longer faults); `make test`
-# runs the short version. The per-scenario table goes to bin/chaos-table.md (the README's
-# "Fault tests" section shows one). Needs root for the full-disk scenario (a tmpfs mount).
+# runs the short version. The per-scenario table goes to bin/chaos-table.md (docs/testing.md
+# shows one). Needs root for the full-disk scenario (a tmpfs mount).
 chaos: $(TOOLS)/minio
 	@mkdir -p bin
 	MIGRATOR_CHAOS=full MIGRATOR_CHAOS_TABLE=$(CURDIR)/bin/chaos-table.md \
