@@ -14,6 +14,13 @@ const namespace = "openreplay_migrator"
 // dashboard shows 0 rather than nothing for the phases not running.
 var knownPhases = []string{"copy", "sync", "verify", "cutover", "idle"}
 
+// runKinds and runResults are the label values of runs_total, known up front: each pair
+// has a series at 0 from the start, so that increase() counts a process's first run too.
+var (
+	runKinds   = []string{"copy", "sync", "verify", "cutover"}
+	runResults = []string{"ok", "failed"}
+)
+
 // Metrics holds every collector of one process. All methods are safe for concurrent use.
 type Metrics struct {
 	objects     *prometheus.CounterVec
@@ -96,6 +103,11 @@ func New(reg prometheus.Registerer) *Metrics {
 	for _, p := range knownPhases {
 		m.seenPhases[p] = true
 		m.phase.WithLabelValues(p).Set(0)
+	}
+	for _, k := range runKinds {
+		for _, r := range runResults {
+			m.runs.WithLabelValues(k, r)
+		}
 	}
 	m.phaseName = "idle"
 	m.phase.WithLabelValues("idle").Set(1)

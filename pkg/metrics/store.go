@@ -14,9 +14,24 @@ import (
 // WrapStore returns s with every request counted and timed under side ("source" or
 // "destination"). Wrap the bare client and put retries around the result, so that every
 // attempt is counted, not only the last.
+//
+// Each operation's "error" series (no answer came: refused, reset, timed out) exists at 0
+// from the start. A healthy run then shows 0 request errors rather than no data, and the
+// first failed request of an outage counts: increase() and rate() see a series' first
+// sample as its start, not as a rise. Codes a service answers with are too many to
+// create up front; each of those series starts at its first occurrence.
 func (m *Metrics) WrapStore(side string, s store.Store) store.Store {
+	for _, op := range requestOps {
+		m.requests.WithLabelValues(side, op, noAnswer)
+	}
 	return measured{s: s, side: side, m: m}
 }
+
+// requestOps are the values of the op label of requests_total and request_duration_seconds.
+var requestOps = []string{"list", "get", "head", "tag", "put", "multipart", "bucket"}
+
+// noAnswer is the code of a request that got no answer from the service.
+const noAnswer = "error"
 
 type measured struct {
 	s    store.Store
@@ -164,7 +179,7 @@ func code(err error) string {
 	case errors.Is(err, store.ErrNotFound):
 		return "NoSuchKey"
 	}
-	return "error"
+	return noAnswer
 }
 
 // s3Codes are the S3 error codes worth their own series: what a copy meets (auth,
