@@ -2,10 +2,9 @@ package dashboards
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
+	"maps"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,8 +20,13 @@ import (
 )
 
 // A real Prometheus scrapes a real `migrator serve` copying between real MinIO servers,
-// through a destination outage, and every dashboard panel's query and
-// every alert's expression is evaluated through Prometheus' HTTP API.
+// and every dashboard panel's query and every alert's expression is evaluated through
+// Prometheus' HTTP API: first on a healthy run, right after the bulk copy and before the
+// first scheduled sync, where every panel must show a value (0, not "No data"); then
+// after a destination outage, which the error panels must show.
+//
+// Every evaluation is at a time chosen once Prometheus holds the samples the panels need
+// (see promAPI.settle), never after a fixed wait.
 func TestDashboardAndAlertsAgainstRealPrometheus(t *testing.T) {
 	prom, err := exec.LookPath("prometheus")
 	if err != nil {
@@ -51,28 +55,35 @@ func TestDashboardAndAlertsAgainstRealPrometheus(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "migrator.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`source:      {endpoint: %s}
+	maddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	serve := func(schedule string) *exec.Cmd {
+		cfg := filepath.Join(dir, "migrator.yaml")
+		os.WriteFile(cfg, []byte(fmt.Sprintf(`source:      {endpoint: %s}
 destination: {endpoint: %s}
 buckets:     {mobs: openreplay-recordings, sessions-assets: openreplay-assets, sourcemaps: openreplay-sourcemaps}
 workers: 4
 stateDir: %s
 allowInsecure: true
-schedule: "@every 1s"
-`, src.Endpoint, dst.Endpoint, filepath.Join(dir, "state"))), 0o600)
-	maddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	mig := exec.Command(testenv.Migrator(t), "serve", "--config", cfg, "--metrics-addr", maddr, "--log-format", "json")
-	mig.Env = append(os.Environ(),
-		"MIGRATOR_SOURCE_ACCESS_KEY="+src.AccessKey, "MIGRATOR_SOURCE_SECRET_KEY="+src.SecretKey,
-		"MIGRATOR_DESTINATION_ACCESS_KEY="+dst.AccessKey, "MIGRATOR_DESTINATION_SECRET_KEY="+dst.SecretKey)
-	migLog, _ := os.Create(filepath.Join(dir, "migrator.log"))
-	mig.Stdout, mig.Stderr = migLog, migLog
-	mig.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := mig.Start(); err != nil {
-		t.Fatal(err)
+schedule: %q
+`, src.Endpoint, dst.Endpoint, filepath.Join(dir, "state"), schedule)), 0o600)
+		mig := exec.Command(testenv.Migrator(t), "serve", "--config", cfg, "--metrics-addr", maddr, "--log-format", "json")
+		mig.Env = append(os.Environ(),
+			"MIGRATOR_SOURCE_ACCESS_KEY="+src.AccessKey, "MIGRATOR_SOURCE_SECRET_KEY="+src.SecretKey,
+			"MIGRATOR_DESTINATION_ACCESS_KEY="+dst.AccessKey, "MIGRATOR_DESTINATION_SECRET_KEY="+dst.SecretKey)
+		migLog, _ := os.OpenFile(filepath.Join(dir, "migrator.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		mig.Stdout, mig.Stderr = migLog, migLog
+		mig.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := mig.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if mig.ProcessState == nil {
+				mig.Process.Signal(syscall.SIGTERM)
+				mig.Wait()
+			}
+		})
+		return mig
 	}
-	t.Cleanup(func() { mig.Process.Signal(syscall.SIGTERM); mig.Wait() })
-
 	paddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	pcfg := filepath.Join(dir, "prometheus.yml")
 	os.WriteFile(pcfg, []byte(fmt.Sprintf(`global: {scrape_interval: 1s, evaluation_interval: 1s}
@@ -90,68 +101,135 @@ scrape_configs:
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pr.Process.Kill(); pr.Wait() })
-
-	api := "http://" + paddr + "/api/v1/query?query="
-	query := func(q string) (int, error) {
-		resp, err := http.Get(api + url.QueryEscape(q))
-		if err != nil {
-			return 0, err
-		}
-		defer resp.Body.Close()
-		var r struct {
-			Status string `json:"status"`
-			Error  string `json:"error"`
-			Data   struct {
-				Result []json.RawMessage `json:"result"`
-			} `json:"data"`
-		}
-		if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-			return 0, err
-		}
-		if r.Status != "success" {
-			return 0, fmt.Errorf("%s", r.Error)
-		}
-		return len(r.Data.Result), nil
-	}
-	testenv.Eventually(t, 90*time.Second, "the bulk copy seen by Prometheus", func() bool {
-		n, _ := query(`openreplay_migrator_last_run_success_timestamp_seconds{kind="sync"} > 0 or openreplay_migrator_runs_total{kind="copy"} > 0`)
-		return n > 0
-	})
-	// The destination goes away for a while, as in a network outage: syncs retry and fail.
-	dst.Stop()
-	testenv.Eventually(t, 60*time.Second, "retries during the outage", func() bool {
-		n, _ := query(`openreplay_migrator_retries_total > 0`)
-		return n > 0
-	})
-	dst.Start()
-	testenv.Eventually(t, 60*time.Second, "a successful sync after the outage", func() bool {
-		n, _ := query(`time() - openreplay_migrator_last_run_success_timestamp_seconds{kind="sync"} < 3`)
-		return n > 0
-	})
-
+	api := promAPI{base: "http://" + paddr}
 	exprs := panelExprs(t)
 	if len(exprs) < 10 {
 		t.Fatalf("only %d panel queries found", len(exprs))
 	}
+	alerts := alertExprs(t, rules)
+	// Prometheus scrapes the address before the migrator listens there, so that it sees
+	// the process early, as one that has been deployed for a while would.
+	testenv.Eventually(t, 60*time.Second, "Prometheus trying to scrape the migrator", func() bool {
+		r, _ := api.query(`up{job="openreplay-migrator"}`, time.Now())
+		return len(r) > 0
+	})
+
+	// The first sync is an hour away: the healthy run below is the bulk copy alone.
+	mig := serve("@every 1h")
+	t.Cleanup(func() {
+		if t.Failed() {
+			log, _ := os.ReadFile(filepath.Join(dir, "migrator.log"))
+			t.Logf("migrator log (tail):\n%s", tail(string(log), 3000))
+		}
+	})
+
+	// Healthy: the bulk copy's success seen in two scrapes, so every series made before
+	// it (all that increase() and rate() read) has two samples, and two scrapes within
+	// the shortest rate() window the panels use.
+	at := api.settle(t, 120*time.Second, "the finished bulk copy in two scrapes",
+		`count_over_time(openreplay_migrator_last_run_success_timestamp_seconds{kind="copy"}[1h]) >= 2 and on() `+
+			scrapedTwiceWithin(expand("$__rate_interval")))
 	for title, qs := range exprs {
 		for _, q := range qs {
-			n, err := query(expand(q))
+			r, err := api.query(expand(q), at)
 			if err != nil {
-				t.Errorf("panel %q: %s: %v", title, q, err)
-			} else if n == 0 {
-				t.Errorf("panel %q returns no data: %s", title, q)
+				t.Errorf("panel %q: %v", title, err)
+			} else if len(r) == 0 {
+				t.Errorf("panel %q shows no data on a healthy run: %s", title, q)
 			}
 		}
 	}
-	for name, expr := range alertExprs(t, rules) {
-		if _, err := query(expr); err != nil {
+	// What an operator reads on a healthy run: nothing failed, and the copy counted once.
+	for _, c := range []struct {
+		panel  string
+		labels map[string]string
+		want   float64
+	}{
+		{"Request errors", nil, 0},
+		{"Retries", nil, 0},
+		{"Failed objects", nil, 0},
+		{"Runs", map[string]string{"kind": "sync", "result": "ok"}, 0},
+	} {
+		if got, ok := panelValue(t, api, exprs, c.panel, c.labels, at); ok && math.Round(got) != c.want {
+			t.Errorf("panel %q%v shows %v on a healthy run, want %v", c.panel, c.labels, got, c.want)
+		}
+	}
+	// increase() cannot see a rise that happened before a series' first sample. A copy
+	// that Prometheus saw running (runs_total at 0) must count once; one that was over
+	// by the first scrape (the machine too busy for Prometheus to scrape in time) looks
+	// as it would to a user whose Prometheus found the pod late.
+	if r, err := api.query(`min_over_time(openreplay_migrator_runs_total{kind="copy",result="ok"}[1h]) == 0`, at); err == nil && len(r) > 0 {
+		if got, ok := panelValue(t, api, exprs, "Runs", map[string]string{"kind": "copy", "result": "ok"}, at); ok && math.Round(got) != 1 {
+			t.Errorf("panel \"Runs\" shows %v copies; one ran and Prometheus saw it start", got)
+		}
+	} else {
+		t.Logf("the bulk copy was over before Prometheus first scraped the migrator: the Runs count is not checked")
+	}
+	for name, expr := range alerts {
+		r, err := api.query(expr, at)
+		switch {
+		case err != nil:
+			t.Errorf("alert %s does not evaluate: %v", name, err)
+		case len(r) > 0:
+			t.Errorf("alert %s would fire on a healthy run: %s = %v", name, expr, r)
+		}
+	}
+
+	// A restart with syncs every second, then the destination goes away for a while,
+	// as in a network outage: syncs retry and fail.
+	mig.Process.Signal(syscall.SIGTERM)
+	mig.Wait()
+	serve("@every 1s")
+	testenv.Eventually(t, 90*time.Second, "a sync of the restarted process seen by Prometheus", func() bool {
+		r, _ := api.query(`openreplay_migrator_runs_total{kind="sync",result="ok"} > 0`, time.Now())
+		return len(r) > 0
+	})
+	dst.Stop()
+	testenv.Eventually(t, 60*time.Second, "retries during the outage", func() bool {
+		r, _ := api.query(`openreplay_migrator_retries_total > 0`, time.Now())
+		return len(r) > 0
+	})
+	dst.Start()
+	back := time.Now()
+	at = api.settle(t, 90*time.Second, "a successful sync after the outage",
+		fmt.Sprintf(`openreplay_migrator_last_run_success_timestamp_seconds{kind="sync"} > %d and on() %s`,
+			back.Unix(), scrapedTwiceWithin(expand("$__rate_interval"))))
+	for _, panel := range []string{"Request errors", "Retries"} {
+		if got, ok := panelValue(t, api, exprs, panel, nil, at); ok && got < 1 {
+			t.Errorf("panel %q shows %v after the outage; the outage's failed requests are missing", panel, got)
+		}
+	}
+	if got, ok := panelValue(t, api, exprs, "Last successful sync", nil, at); ok && got > at.Sub(back).Seconds()+1 {
+		t.Errorf("panel \"Last successful sync\" shows %.0f s ago; a sync succeeded %.0f s ago", got, at.Sub(back).Seconds())
+	}
+	for name, expr := range alerts {
+		if _, err := api.query(expr, at); err != nil {
 			t.Errorf("alert %s does not evaluate: %v", name, err)
 		}
 	}
-	if t.Failed() {
-		log, _ := os.ReadFile(migLog.Name())
-		t.Logf("migrator log (tail):\n%s", tail(string(log), 3000))
+}
+
+// panelValue evaluates the single query of panel at at and returns the value of its
+// series with exactly labels (nil: its only series).
+func panelValue(t *testing.T, api promAPI, exprs map[string][]string, panel string, labels map[string]string, at time.Time) (float64, bool) {
+	t.Helper()
+	qs := exprs[panel]
+	if len(qs) != 1 {
+		t.Errorf("panel %q has %d queries, want 1", panel, len(qs))
+		return 0, false
 	}
+	r, err := api.query(expand(qs[0]), at)
+	if err != nil {
+		t.Errorf("panel %q: %v", panel, err)
+		return 0, false
+	}
+	for _, s := range r {
+		if labels == nil && len(r) == 1 || labels != nil && maps.Equal(s.labels, labels) {
+			return s.value, true
+		}
+	}
+	t.Errorf("panel %q has no series %v: %v", panel, labels, r)
+	return 0, false
 }
 
 // expand replaces Grafana's variables as Grafana would for "All" buckets over the last hour.
