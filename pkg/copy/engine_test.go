@@ -150,17 +150,24 @@ func TestSecondRunCostsTwoListingsAndNoObjectRequest(t *testing.T) {
 	}
 }
 
-// finishOrder records the order in which objects finished, as bucket/key.
+// finishOrder records the order in which objects finished, as bucket/key, and closes
+// firstOf's channel when the first object of that bucket finishes.
 type finishOrder struct {
 	copy.Observers
-	mu   sync.Mutex
-	keys []string
+	mu      sync.Mutex
+	keys    []string
+	firstOf string
+	first   chan struct{}
 }
 
 func (f *finishOrder) Finished(b, k string, _ copy.Outcome, _ int64, _ error) {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.keys = append(f.keys, b+"/"+k)
-	f.mu.Unlock()
+	if b == f.firstOf && f.first != nil {
+		close(f.first)
+		f.first = nil
+	}
 }
 
 // The workers go on to the next bucket while the last objects of the previous one are
@@ -172,13 +179,21 @@ func TestNextBucketStartsWhileTheLastObjectsFinish(t *testing.T) {
 	for k := range r.src.Snapshot(seed.Recordings) {
 		last = max(last, k)
 	}
+	// The last recording's GET is held until an asset has been copied (not for a fixed
+	// time, which a busy machine may not finish an asset in). An engine that held the
+	// assets back behind it would let none finish: the hold then ends after a minute and
+	// the order below shows the fault.
+	assetDone := make(chan struct{})
+	order := finishOrder{firstOf: seed.Assets, first: assetDone}
 	slow := &testenv.Faulty{Store: r.srcS, Fail: func(op, key string, n int) error {
 		if op == "get" && key == last {
-			time.Sleep(time.Second)
+			select {
+			case <-assetDone:
+			case <-time.After(time.Minute):
+			}
 		}
 		return nil
 	}}
-	var order finishOrder
 	e := r.engine(copy.Options{Workers: 4, Observer: &order})
 	e.Src = slow
 	run(t, e)
