@@ -28,8 +28,9 @@ func TestStatusPageInBrowser(t *testing.T) {
 	out := outputDir(t)
 
 	s := newSite(t, seed.Spec{Sessions: 60, Assets: 40, Sourcemaps: 6, LargeEvery: 12, LargeMax: 16 << 20, Seed: 8})
-	// ~90 MiB at 12 MiB/s: about eight seconds of copying, time for several refreshes.
-	dst := throttle(t, s.dst.Addr(), 12<<20)
+	// ~90 MiB at 12 MiB/s, held after a third until the page has shown a moving bar:
+	// however slow the browser, there is a moment to see.
+	dst, release := throttle(t, s.dst.Addr(), 12<<20, 30<<20)
 
 	b := startBrowser(t, chromium)
 	s.serve("@every 1h", dst)
@@ -53,6 +54,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 					midway = mid
 				}
 				moving = true
+				release()
 			}
 		}
 		st, _ := s.status()

@@ -205,19 +205,29 @@ func copyFinished(st statuspage.Status) bool {
 
 // throttle forwards connections to target, pacing what clients send to bytesPerSec in
 // all: between two MinIO servers on tmpfs a copy is over before anyone could watch it.
-func throttle(t *testing.T, target string, bytesPerSec int64) (endpoint string) {
+// Once holdAfter bytes have gone through (0: never), it holds what clients send until
+// release is called, or for at most maxHold: a copy stopped part-way shows bars between
+// 0 and 100% however long a busy machine takes to look.
+func throttle(t *testing.T, target string, bytesPerSec, holdAfter int64) (endpoint string, release func()) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var (
-		paceMu sync.Mutex
-		next   time.Time
-		connMu sync.Mutex
-		conns  []net.Conn
-		wg     sync.WaitGroup
+		paceMu   sync.Mutex
+		next     time.Time
+		sent     int64
+		connMu   sync.Mutex
+		conns    []net.Conn
+		wg       sync.WaitGroup
+		released = make(chan struct{})
+		once     sync.Once
 	)
+	release = func() { once.Do(func() { close(released) }) }
+	// Below the migrator's 2-minute stall timeout, so a held request is not cut.
+	const maxHold = time.Minute
+	hold := time.AfterFunc(maxHold, release)
 	pace := func(n int) {
 		paceMu.Lock()
 		now := time.Now()
@@ -226,8 +236,13 @@ func throttle(t *testing.T, target string, bytesPerSec int64) (endpoint string) 
 		}
 		next = next.Add(time.Duration(n) * time.Second / time.Duration(bytesPerSec))
 		until := next
+		sent += int64(n)
+		held := holdAfter > 0 && sent >= holdAfter
 		paceMu.Unlock()
 		time.Sleep(time.Until(until))
+		if held {
+			<-released
+		}
 	}
 	wg.Add(1)
 	go func() {
@@ -273,6 +288,8 @@ func throttle(t *testing.T, target string, bytesPerSec int64) (endpoint string) 
 		}
 	}()
 	t.Cleanup(func() {
+		hold.Stop()
+		release()
 		l.Close()
 		connMu.Lock()
 		for _, c := range conns {
@@ -281,7 +298,7 @@ func throttle(t *testing.T, target string, bytesPerSec int64) (endpoint string) 
 		connMu.Unlock()
 		wg.Wait()
 	})
-	return "http://" + l.Addr().String()
+	return "http://" + l.Addr().String(), release
 }
 
 func tail(s string, n int) string {
