@@ -54,11 +54,13 @@ func TestSilentPeerFailsTheRead(t *testing.T) {
 // A slow peer is no stalled one: bytes that keep coming, each well within the limit,
 // are read to the end however long the whole takes.
 func TestSlowPeerIsReadToTheEnd(t *testing.T) {
-	const limit = 400 * time.Millisecond
+	// Bytes come ten times faster than the limit: a loaded machine would have to
+	// delay one goroutine by a whole second to fail a correct dialer.
+	const limit = time.Second
 	c := stallPair(t, limit, func(p net.Conn) {
-		for range 30 { // 1.5 s in all, 4 limits
+		for range 30 { // 3 s in all, 3 limits
 			p.Write([]byte("x"))
-			time.Sleep(limit / 8)
+			time.Sleep(limit / 10)
 		}
 	})
 	b, err := io.ReadAll(c)
@@ -70,7 +72,7 @@ func TestSlowPeerIsReadToTheEnd(t *testing.T) {
 // Bytes moving the other way count too: a read waiting for a response while the
 // request body is still being sent is not stalled.
 func TestReadWaitsWhileTheRequestBodyMoves(t *testing.T) {
-	const limit = 400 * time.Millisecond
+	const limit = time.Second // as above
 	c := stallPair(t, limit, func(p net.Conn) {
 		buf := make([]byte, 1)
 		for range 30 {
@@ -82,12 +84,12 @@ func TestReadWaitsWhileTheRequestBodyMoves(t *testing.T) {
 	})
 	sent := make(chan error, 1)
 	go func() {
-		for range 30 { // 1.5 s of a slow body, no byte back meanwhile
+		for range 30 { // 3 s of a slow body, no byte back meanwhile
 			if _, err := c.Write([]byte("y")); err != nil {
 				sent <- err
 				return
 			}
-			time.Sleep(limit / 8)
+			time.Sleep(limit / 10)
 		}
 		sent <- nil
 	}()
