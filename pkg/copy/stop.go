@@ -25,36 +25,20 @@ func (e *StopError) Error() string {
 	if e.Err.Key != "" {
 		what += "/" + e.Err.Key
 	}
-	switch {
-	case isCredentialCode(e.Err.Code):
+	switch store.ClassOf(e.Err) {
+	case store.ClassCredentials:
 		return fmt.Sprintf("the %s rejected the key (%s on %s): %s; check %s.accessKey and %s.secretKey (rotated, revoked or expired?)",
 			e.Side, e.Err.Code, what, resume, e.Side, e.Side)
-	case isFullCode(e.Err.Code):
+	case store.ClassFull:
 		return fmt.Sprintf("the %s is out of space (%s on %s): %s; free space or raise the bucket quota there",
 			e.Side, e.Err.Code, what, resume)
-	case e.Err.Code == "NoSuchBucket":
+	case store.ClassNoBucket:
 		return fmt.Sprintf("the %s bucket %q is gone (NoSuchBucket on %s): %s; recreate it (`migrator preflight`) or fix buckets: in the config",
 			e.Side, e.Err.Bucket, what, resume)
 	default: // AccessDenied on a write
 		return fmt.Sprintf("the %s key may not write to bucket %q (%s on %s): %s; give the key s3:PutObject and s3:PutObjectTagging on it (see `migrator preflight`)",
 			e.Side, e.Err.Bucket, e.Err.Code, what, resume)
 	}
-}
-
-func isCredentialCode(code string) bool {
-	switch code {
-	case "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "TokenRefreshRequired":
-		return true
-	}
-	return false
-}
-
-func isFullCode(code string) bool {
-	switch code {
-	case "XMinioStorageFull", "XMinioAdminBucketQuotaExceeded", "QuotaExceeded":
-		return true
-	}
-	return false
 }
 
 // stopping returns a StopError when err, from side, would fail every other object too.
@@ -68,8 +52,17 @@ func stopping(side string, err error) *StopError {
 		return nil
 	}
 	write := se.Op == "put" || se.Op == "multipart"
-	if isCredentialCode(se.Code) || isFullCode(se.Code) || se.Code == "NoSuchBucket" || (write && se.Code == "AccessDenied") {
+	switch store.ClassOf(se) {
+	case store.ClassCredentials, store.ClassFull:
 		return &StopError{Side: side, Err: se}
+	case store.ClassNoBucket:
+		if se.Code == "NoSuchBucket" { // not a bare 404, which a missing object also gives
+			return &StopError{Side: side, Err: se}
+		}
+	case store.ClassDenied:
+		if write {
+			return &StopError{Side: side, Err: se}
+		}
 	}
 	return nil
 }

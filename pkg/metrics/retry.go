@@ -1,13 +1,8 @@
 package metrics
 
 import (
-	"context"
 	"errors"
-	"io"
-	"net"
-	"syscall"
 
-	"github.com/openreplay-migrator/openreplay-migrator/pkg/retry"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
 )
 
@@ -23,46 +18,23 @@ func (m *Metrics) RetryHook(side string) func(error) {
 	return func(err error) { m.retries.WithLabelValues(side, reason(err)).Inc() }
 }
 
-// reason sorts a retried error. The service's own answer is looked at first: a
-// SlowDown comes as a 503, and must count as throttling, not as a server fault.
+// reason is a retried error's label, from the one table of what S3 answers mean.
 func reason(err error) string {
-	var se *store.Error
-	if errors.As(err, &se) {
-		switch se.Code {
-		case "SlowDown", "TooManyRequests", "RequestLimitExceeded", "Throttling", "ThrottlingException":
-			return "slowdown"
-		case "BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch":
-			return "checksum"
-		case "RequestTimeout":
-			return "timeout"
-		case "IncompleteBody":
-			return "reset" // the service got a body cut short
-		}
+	switch store.ClassOf(err) {
+	case store.ClassThrottled:
+		return "slowdown"
+	case store.ClassDamaged:
+		return "checksum" // bytes or ETags that did not match what was sent or read
+	case store.ClassTimeout:
+		return "timeout"
+	case store.ClassTransient:
+		var se *store.Error
 		switch {
-		case se.Status == 429:
-			return "slowdown"
-		case se.Status == 408:
-			return "timeout"
+		case !errors.As(err, &se) || se.Status == 0 || se.Code == "IncompleteBody":
+			return "reset" // a connection broken, refused, or a body cut short
 		case se.Status >= 500:
 			return "5xx"
 		}
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) {
-		return "timeout"
-	}
-	// The copier wraps a source read that broke off in retry.ErrTransient too, so the
-	// broken connection is looked for before the checksum.
-	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) ||
-		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-		return "reset"
-	}
-	if errors.Is(err, retry.ErrTransient) {
-		return "checksum" // bytes or ETags that did not match what was sent or read
-	}
-	var oe *net.OpError
-	if errors.As(err, &oe) {
-		return "reset"
 	}
 	return "other"
 }

@@ -3,11 +3,7 @@ package retry
 
 import (
 	"context"
-	"errors"
-	"io"
 	"math/rand/v2"
-	"net"
-	"syscall"
 	"time"
 
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
@@ -69,45 +65,9 @@ func (p Policy) backoff(i int) time.Duration {
 }
 
 // Retryable tells whether err may go away if the same call is made again: a 5xx, a
-// 429 or SlowDown, a reset or timed-out connection, a body cut short.
-func Retryable(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) {
-		return false
-	}
-	var se *store.Error
-	if errors.As(err, &se) {
-		switch se.Code {
-		case "SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable", "XMinioServerNotInitialized", "RequestTimeTooSkewed":
-			return true
-		case "BadDigest", "XAmzContentSHA256Mismatch", "IncompleteBody":
-			// The bytes were damaged on the way; the next try reads them again.
-			return true
-		case "XMinioStorageFull", "XMinioAdminBucketQuotaExceeded", "QuotaExceeded":
-			// A full disk or quota (MinIO answers 507) does not clear in seconds:
-			// retrying every object would only delay the stop that says so.
-			return false
-		}
-		if se.Status >= 500 || se.Status == 429 || se.Status == 408 {
-			return true
-		}
-		if se.Status != 0 {
-			return false
-		}
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return true
-	}
-	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
-		errors.Is(err, syscall.EPIPE) || errors.Is(err, context.DeadlineExceeded) ||
-		errors.Is(err, ErrTransient) || isNetOpError(err)
-}
+// 429 or SlowDown, a reset or timed-out connection, a body cut short. What each answer
+// means is decided once, in store.ClassOf.
+func Retryable(err error) bool { return store.ClassOf(err).Retryable() }
 
 // ErrTransient marks an error the caller knows to be passing (a checksum mismatch on the way).
-var ErrTransient = errors.New("transient")
-
-func isNetOpError(err error) bool {
-	var oe *net.OpError
-	return errors.As(err, &oe)
-}
+var ErrTransient = store.ErrTransient
