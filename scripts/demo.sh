@@ -64,7 +64,7 @@ cat >"$demo/migrator.yaml" <<YAML
 source:      {endpoint: http://127.0.0.1:$src_port, region: us-east-1}
 destination: {endpoint: http://127.0.0.1:$dst_port, region: us-east-1}
 buckets:     {mobs: openreplay-recordings, sessions-assets: openreplay-assets, sourcemaps: openreplay-sourcemaps}
-workers: 32
+# workers: left out, the migrator finds the number of objects in flight itself
 stateDir: $demo/state
 allowInsecure: true   # the demo's destination is a local MinIO on plain http
 YAML

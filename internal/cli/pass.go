@@ -22,6 +22,7 @@ func (p *parts) runPass(ctx context.Context, kind string, extra ...copy.Observer
 	src, stopCount := p.countAhead(ctx)
 	eng := &copy.Engine{Src: src, Dst: p.dst, Checkpoints: p.state, Opt: copy.Options{
 		Workers:  p.cfg.Workers,
+		Gate:     p.limits.engineGate(),
 		Shard:    p.shard,
 		Grace:    p.cfg.GracePeriod,
 		Retry:    p.retryPolicy(),
@@ -29,7 +30,9 @@ func (p *parts) runPass(ctx context.Context, kind string, extra ...copy.Observer
 		Observer: obs,
 	}}
 	stop := p.logProgress(kind, 10*time.Second)
+	stopJudging := p.limits.run(ctx)
 	results, err := eng.Run(ctx, p.pairs)
+	stopJudging()
 	stopCount()
 	stop()
 	ok := err == nil

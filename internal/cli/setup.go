@@ -17,6 +17,7 @@ import (
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/checkpoint"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/config"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/copy"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/limit"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/metrics"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/retry"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/s3"
@@ -57,6 +58,7 @@ type parts struct {
 	pairs   []copy.Pair
 	shard   copy.Shard
 	state   checkpoint.Store // checkpoints: stateDir, or stateS3 on the destination
+	limits  limits           // caps and the concurrency, shared by both sides
 	servers []*http.Server
 	// quietProgress: progress bars are drawn, so no progress lines in the log.
 	quietProgress bool
@@ -111,11 +113,14 @@ func (c *common) build(env *Env) (*parts, error) {
 	p.log = newLogger(c.logFormat, env)
 	p.metrics = metrics.New(p.reg)
 	p.reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
-	if p.src, _, err = c.store("source", cfg.Source, cfg.Workers, p.metrics); err != nil {
+	if p.limits, err = newLimits(cfg, metrics.NewConcurrency(p.reg, limit.Reasons), p.log); err != nil {
+		return nil, usageError{err}
+	}
+	if p.src, _, err = c.store("source", cfg.Source, cfg.InFlightMax(), p.metrics, p.limits); err != nil {
 		return nil, usageError{err}
 	}
 	var dstClient *s3.Client
-	if p.dst, dstClient, err = c.store("destination", cfg.Destination, cfg.Workers, p.metrics); err != nil {
+	if p.dst, dstClient, err = c.store("destination", cfg.Destination, cfg.InFlightMax(), p.metrics, p.limits); err != nil {
 		return nil, usageError{err}
 	}
 	p.state = checkpoint.Dir(cfg.StateDir)
@@ -128,9 +133,10 @@ func (c *common) build(env *Env) (*parts, error) {
 	return p, nil
 }
 
-// store builds one side: minio-go, then request metrics, then retries, so that every
-// attempt is counted. The bare client is returned too, for the calls a Store lacks.
-func (c *common) store(side string, e config.Endpoint, workers int, m *metrics.Metrics) (store.Store, *s3.Client, error) {
+// store builds one side: minio-go, then request metrics, then the caps and the
+// concurrency's eyes, then retries, so that every attempt is counted and paid for. The
+// bare client is returned too, for the calls a Store lacks.
+func (c *common) store(side string, e config.Endpoint, workers int, m *metrics.Metrics, l limits) (store.Store, *s3.Client, error) {
 	cl, err := s3.New(s3.Options{
 		Endpoint:  e.Endpoint,
 		Region:    e.Region,
@@ -147,7 +153,7 @@ func (c *common) store(side string, e config.Endpoint, workers int, m *metrics.M
 	}
 	p := retry.Default
 	p.OnRetry = m.RetryHook(side)
-	return retry.Wrap(m.WrapStore(side, cl), p), cl, nil
+	return retry.Wrap(limit.Wrap(m.WrapStore(side, cl), side, l.throttle, l.observer()), p), cl, nil
 }
 
 // stateObjects is the destination as checkpoint.S3 uses it: the copy's store, with its

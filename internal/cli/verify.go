@@ -32,7 +32,7 @@ func (c *verifyCmd) Run(ctx context.Context, env *Env) int {
 	defer p.close()
 	p.metrics.SetPhase("verify")
 	start := time.Now()
-	v := &verify.Verifier{Src: p.src, Dst: p.dst, Checkpoints: p.state, Shard: p.shard, Deep: c.deep, Workers: p.cfg.Workers}
+	v := &verify.Verifier{Src: p.src, Dst: p.dst, Checkpoints: p.state, Shard: p.shard, Deep: c.deep, Workers: min(p.cfg.InFlightMax(), 32)}
 	total := 0
 	for _, pr := range p.pairs {
 		rep, err := v.Pair(ctx, pr, nil)

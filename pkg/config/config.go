@@ -45,8 +45,12 @@ type Config struct {
 	Source      Endpoint          `yaml:"source"`
 	Destination Endpoint          `yaml:"destination"`
 	Buckets     map[string]string `yaml:"buckets"` // source bucket -> destination bucket; "" skips it
-	Workers     int               `yaml:"workers"`
-	StateDir    string            `yaml:"stateDir"`
+	// Workers pins the objects in flight; left out, it is found while running, up to
+	// MaxWorkers (see limits.go).
+	Workers    int    `yaml:"workers"`
+	MaxWorkers int    `yaml:"maxWorkers"`
+	Limits     Limits `yaml:"limits"`
+	StateDir   string `yaml:"stateDir"`
 	// StateS3, s3://bucket/prefix, keeps the checkpoints in a bucket of the destination
 	// service instead of stateDir, so a pod rescheduled without its volume resumes.
 	StateS3       string        `yaml:"stateS3"`
@@ -57,7 +61,6 @@ type Config struct {
 
 // Defaults.
 const (
-	DefaultWorkers  = 32
 	DefaultStateDir = "/var/lib/openreplay-migrator"
 	DefaultSchedule = "*/15 * * * *"
 	DefaultGrace    = 30 * time.Second
@@ -141,9 +144,6 @@ func (e *Endpoint) loadSecrets(side, envAccess, envSecret string) error {
 }
 
 func (c *Config) applyDefaults() {
-	if c.Workers == 0 {
-		c.Workers = DefaultWorkers
-	}
 	if c.StateDir == "" {
 		c.StateDir = DefaultStateDir
 	}
@@ -180,8 +180,8 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("buckets: an empty source bucket name maps to %q", dst))
 		}
 	}
-	if c.Workers < 1 || c.Workers > 1024 {
-		errs = append(errs, fmt.Errorf("workers: %d is out of range 1..1024", c.Workers))
+	if err := c.validateConcurrency(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.StateS3 != "" {
 		if err := c.validateStateS3(); err != nil {

@@ -25,7 +25,10 @@ type Pair struct {
 
 // Options tune an Engine; zero values get sensible defaults.
 type Options struct {
-	Workers         int           // objects copied at once (default 16)
+	Workers int // objects copied at once (default 16); ignored with a Gate
+	// Gate, when set, decides how many objects are in flight while the run goes on (the
+	// worker pool is Gate.Max() strong, and each object waits for a slot).
+	Gate            Gate
 	Shard           Shard         // this process's share of the keys
 	CheckpointEvery time.Duration // default 2s
 	// Grace is how long in-flight objects may finish after ctx is cancelled (SIGTERM)
@@ -34,6 +37,16 @@ type Options struct {
 	Retry    retry.Policy // per object; default retry.Default
 	Log      *zap.Logger
 	Observer Observer
+}
+
+// Gate admits objects into flight: limit.Adaptive is one.
+type Gate interface {
+	// Acquire waits for a slot; it fails only when ctx ends.
+	Acquire(ctx context.Context) error
+	// Release frees the slot; bytes is what the object moved, ok whether it was copied.
+	Release(bytes int64, ok bool)
+	// Max is the most slots there can ever be.
+	Max() int
 }
 
 // Engine copies bucket pairs from Src to Dst.
@@ -61,6 +74,9 @@ func (r Result) OK() bool { return len(r.Failed) == 0 && len(r.Conflicts) == 0 &
 
 func (e *Engine) defaults() Options {
 	o := e.Opt
+	if o.Gate != nil {
+		o.Workers = o.Gate.Max()
+	}
 	if o.Workers <= 0 {
 		o.Workers = 16
 	}
@@ -103,13 +119,23 @@ func (e *Engine) Run(ctx context.Context, pairs []Pair) ([]Result, error) {
 	if err := e.Checkpoints.Writable(ctx); err != nil {
 		return nil, fmt.Errorf("checkpoints: %w", err)
 	}
-	n := e.defaults().Workers
+	o := e.defaults()
+	n := o.Workers
 	jobs := make(chan job, n)
 	var workers sync.WaitGroup
 	for range n {
 		workers.Go(func() {
 			for j := range jobs {
-				j.run.do(j)
+				if o.Gate == nil {
+					j.run.do(j)
+					continue
+				}
+				if o.Gate.Acquire(j.run.listCtx) != nil {
+					j.run.do(j) // stopping: do leaves the object for the next run
+					continue
+				}
+				bytes, ok := j.run.do(j)
+				o.Gate.Release(bytes, ok)
 			}
 		})
 	}
@@ -271,15 +297,16 @@ type job struct {
 	slot *slot
 }
 
-// do is a worker's handling of one job.
-func (r *pairRun) do(j job) {
+// do is a worker's handling of one job; it returns the bytes copied, and whether the
+// object was.
+func (r *pairRun) do(j job) (int64, bool) {
 	defer r.inflight.Done()
 	if r.listCtx.Err() != nil {
 		// Stopping: queued objects are not started. Their slots stay open, so the
 		// watermark stays below them and the next run copies them.
-		return
+		return 0, false
 	}
-	r.work(r.workCtx, j)
+	return r.work(r.workCtx, j)
 }
 
 // pass runs the listing and the checkpointer until the listing is done and the objects
@@ -407,7 +434,7 @@ func (r *pairRun) owned(seq iter.Seq2[store.Object, error]) iter.Seq2[store.Obje
 	}
 }
 
-func (r *pairRun) work(ctx context.Context, j job) {
+func (r *pairRun) work(ctx context.Context, j job) (int64, bool) {
 	defer r.mark.finish(j.slot)
 	r.o.Observer.InFlight(1)
 	defer r.o.Observer.InFlight(-1)
@@ -420,9 +447,11 @@ func (r *pairRun) work(ctx context.Context, j job) {
 		if s := stopping(sideOf(err), err); s != nil {
 			r.stop(s)
 		}
+		return 0, false
 	default:
 		r.record(j.obj.Key, Copied, c.bytes, nil)
 	}
+	return c.bytes, true
 }
 
 // copyOne copies an object with retries and remembers a destination ETag that differs
@@ -706,8 +735,7 @@ func (e *Engine) abortDenied(log *zap.Logger, bucket string, uploads []string) {
 
 // denied tells whether the service refused the request for want of permission.
 func denied(err error) bool {
-	var se *store.Error
-	return errors.As(err, &se) && se.Code == "AccessDenied"
+	return store.ClassOf(err) == store.ClassDenied
 }
 
 // stopCause is the StopError that ended ctx, if one did.

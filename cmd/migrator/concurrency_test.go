@@ -1,0 +1,76 @@
+package main_test
+
+import (
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/openreplay-migrator/openreplay-migrator/internal/seed"
+	"github.com/openreplay-migrator/openreplay-migrator/internal/testenv"
+)
+
+// With no workers set, the number of objects in flight finds itself over a link with
+// round trips of tens of milliseconds, shrinks when the live source slows down, and
+// grows again once it is quick: the copy ends identical all the same.
+func TestConcurrencyFindsItselfAndYieldsToASlowSource(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, seed.Spec{Sessions: 2500, MobsMax: 4 << 10, Assets: 50, Sourcemaps: 2, Seed: 77}, 1)
+	link := testenv.StartToxi(t, s.src)
+	link.Latency("wan", "downstream", 60, 0)
+	cfg := regexp.MustCompile(`(?m)^workers: 1\n`).ReplaceAllString(readFile(t, s.config), "maxWorkers: 128\nlimits: {sourceLatency: 400ms}\n")
+	cfg = regexp.MustCompile(`(?m)^source: .*$`).ReplaceAllString(cfg, fmt.Sprintf("source: {endpoint: %s, region: us-east-1}", link.Endpoint))
+	s.config = s.writeConfig(cfg)
+
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	cmd, out := s.command("copy", "--config", s.config, "--metrics-addr", addr, "--progress", "off")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	metrics := "http://" + addr + "/metrics"
+	scrape := func() map[string]float64 {
+		select {
+		case err := <-exited:
+			t.Fatalf("copy ended (%v) before the test saw what it waits for:\n%s", err, out)
+		default:
+		}
+		resp, err := http.Get(metrics)
+		if err != nil {
+			return nil
+		}
+		defer resp.Body.Close()
+		m, _ := testenv.ParseMetrics(resp.Body)
+		return m
+	}
+	limit := func() float64 { return testenv.Sum(scrape(), "openreplay_migrator_concurrency_limit") }
+	changes := func(reason string) float64 {
+		return testenv.Sum(scrape(), "openreplay_migrator_concurrency_changes_total", `reason="`+reason+`"`)
+	}
+
+	testenv.Eventually(t, 90*time.Second, "the limit grown past its start while throughput rose", func() bool {
+		return changes("throughput_rising") >= 1 && limit() >= 32
+	})
+	peak := limit()
+
+	// The source slows down, as a busy OpenReplay's store would.
+	link.Latency("busy", "downstream", 800, 0)
+	testenv.Eventually(t, 60*time.Second, "the limit cut for the slow source", func() bool {
+		return changes("source_latency") >= 1 && limit() < peak
+	})
+	testenv.Eventually(t, 60*time.Second, "the limit at its floor while the source stays slow", func() bool { return limit() <= 8 })
+	low := limit()
+	link.Remove("busy")
+	testenv.Eventually(t, 60*time.Second, "the limit grown again once the source is quick", func() bool { return limit() > low*2 })
+
+	if err := <-exited; err != nil {
+		t.Fatalf("copy: %v\n%s", err, out)
+	}
+	link.Remove("wan")
+	s.assertIdentical()
+	t.Logf("peak %v, floor %v; state in %s", peak, low, filepath.Base(s.dir))
+}

@@ -1,0 +1,279 @@
+package limit
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
+)
+
+// Reasons the concurrency limit changed, as the metric's label says them.
+const (
+	ReasonStart         = "start"
+	ReasonRising        = "throughput_rising"  // more in flight brought more done
+	ReasonFalling       = "throughput_falling" // the last increase made things worse
+	ReasonProbe         = "probe"              // flat for a while: look for more room
+	ReasonThrottled     = "throttled"          // SlowDown, 429
+	ReasonTimeout       = "timeout"
+	ReasonLatency       = "latency"        // requests took far longer than their floor
+	ReasonSourceLatency = "source_latency" // the live source answered slower than limits.sourceLatency
+)
+
+// Reasons lists every reason, so their series can start at zero.
+var Reasons = []string{ReasonStart, ReasonRising, ReasonFalling, ReasonProbe, ReasonThrottled,
+	ReasonTimeout, ReasonLatency, ReasonSourceLatency}
+
+// Adaptive is the number of objects in flight, found while the copy runs. On a link with
+// round trips of tens of milliseconds the rate is set by how many objects wait at once,
+// and nobody knows the right number for their link: so it starts low, doubles while
+// the rate of finished work rises with it, then creeps; it backs off multiplicatively on
+// throttling, timeouts, latency far above its floor, and a live source that slows down.
+type Adaptive struct {
+	min, max int
+	// SourceLatency, when set, is the source GET latency (p90 over a window) above which
+	// in-flight work shrinks until it falls back: OpenReplay records into that store.
+	sourceLatency time.Duration
+	onChange      func(limit int, reason string)
+	clock         Clock
+	window        time.Duration
+
+	mu       sync.Mutex
+	limit    int
+	inflight int
+	wake     chan struct{} // closed when a slot frees or the limit grows
+	w        windowStats
+
+	// controller state, owned by Run
+	prevLimit   int
+	prevRate    float64
+	slowStart   bool
+	settle      bool // the window after a change is a transition: not judged
+	flat        int  // windows in a row without a clear change
+	recoverTo   int  // the limit before a backoff for latency: doubled back up to it
+	floor       map[string]time.Duration
+	latHigh     bool // the last window's latency was high
+}
+
+type windowStats struct {
+	objects, bytes      float64
+	throttled, timeouts int
+	waited              bool // an Acquire found the limit reached
+	lat                 map[string][]time.Duration
+}
+
+// AdaptiveOptions configure NewAdaptive.
+type AdaptiveOptions struct {
+	Min, Max, Start int
+	SourceLatency   time.Duration
+	Window          time.Duration // how often the limit is judged; default 1s
+	OnChange        func(limit int, reason string)
+	Clock           Clock
+}
+
+// NewAdaptive returns a limit that starts at o.Start and stays within [Min, Max].
+func NewAdaptive(o AdaptiveOptions) *Adaptive {
+	o.Min = max(o.Min, 1)
+	o.Max = max(o.Max, o.Min)
+	if o.Start <= 0 {
+		o.Start = min(16, o.Max)
+	}
+	if o.Window <= 0 {
+		o.Window = time.Second
+	}
+	if o.Clock == nil {
+		o.Clock = Real
+	}
+	if o.OnChange == nil {
+		o.OnChange = func(int, string) {}
+	}
+	a := &Adaptive{min: o.Min, max: o.Max, sourceLatency: o.SourceLatency, onChange: o.OnChange,
+		clock: o.Clock, window: o.Window, limit: min(max(o.Start, o.Min), o.Max), wake: make(chan struct{}),
+		slowStart: true, settle: true, floor: map[string]time.Duration{}}
+	a.w.lat = map[string][]time.Duration{}
+	a.onChange(a.limit, ReasonStart)
+	return a
+}
+
+// Max is the most objects that may ever be in flight: the worker pool's size.
+func (a *Adaptive) Max() int { return a.max }
+
+// Limit is the number of objects that may be in flight now.
+func (a *Adaptive) Limit() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.limit
+}
+
+// Acquire waits for a slot.
+func (a *Adaptive) Acquire(ctx context.Context) error {
+	for {
+		a.mu.Lock()
+		if a.inflight < a.limit {
+			a.inflight++
+			a.mu.Unlock()
+			return nil
+		}
+		a.w.waited = true
+		wake := a.wake
+		a.mu.Unlock()
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Release frees a slot; bytes is what the object moved (0 for one that failed).
+func (a *Adaptive) Release(bytes int64, ok bool) {
+	a.mu.Lock()
+	a.inflight--
+	if ok {
+		a.w.objects++
+		a.w.bytes += float64(bytes)
+	}
+	a.wakeLocked()
+	a.mu.Unlock()
+}
+
+func (a *Adaptive) wakeLocked() {
+	close(a.wake)
+	a.wake = make(chan struct{})
+}
+
+// Observe takes one request's outcome: side is "source" or "destination", op the
+// request (latency is only taken from requests that carry no large body).
+func (a *Adaptive) Observe(side, op string, d time.Duration, err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch store.ClassOf(err) {
+	case store.ClassThrottled:
+		a.w.throttled++
+	case store.ClassTimeout:
+		a.w.timeouts++
+	case store.ClassNone:
+		k := side + " " + op
+		if len(a.w.lat[k]) < 4096 {
+			a.w.lat[k] = append(a.w.lat[k], d)
+		}
+	}
+}
+
+// Run judges the limit once a window until ctx ends.
+func (a *Adaptive) Run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.clock.After(a.window):
+			a.judge()
+		}
+	}
+}
+
+// judge looks at the window just ended and moves the limit.
+func (a *Adaptive) judge() {
+	a.mu.Lock()
+	w := a.w
+	a.w = windowStats{lat: map[string][]time.Duration{}}
+	limit := a.limit
+	a.mu.Unlock()
+
+	// Work done: objects, with a MiB counting as one more, so that both a set of tiny
+	// recordings and one of large ones register a rising rate.
+	rate := (w.objects + w.bytes/(1<<20)) / a.window.Seconds()
+	next, reason := limit, ""
+	srcP90 := percentile(w.lat["source get"], 0.9)
+	latHigh := a.latencyHigh(w.lat)
+	switch {
+	case w.throttled > 0:
+		next, reason = limit*7/10, ReasonThrottled
+	case w.timeouts > 0:
+		next, reason = limit*7/10, ReasonTimeout
+	case a.sourceLatency > 0 && srcP90 > a.sourceLatency:
+		next, reason = limit*7/10, ReasonSourceLatency
+	case latHigh:
+		next, reason = limit*8/10, ReasonLatency
+	case a.settle:
+		a.settle = false // the rate still carries the last limit's: judge the next window
+		return
+	case !w.waited:
+		// The limit did not hold anything back (the listing, or the end of a bucket):
+		// this window says nothing about a higher one.
+		return
+	case a.prevLimit > 0 && limit > a.prevLimit && rate < a.prevRate*0.85:
+		next, reason = a.prevLimit, ReasonFalling
+		a.slowStart = false
+	case a.prevLimit == 0 || rate >= a.prevRate*1.1:
+		if a.slowStart || limit*2 <= a.recoverTo {
+			next = limit * 2
+		} else {
+			next = limit + max(1, limit/8)
+		}
+		reason = ReasonRising
+		a.flat = 0
+	default:
+		a.slowStart = false
+		a.flat++
+		if a.flat < 5 {
+			a.prevRate = max(a.prevRate, rate)
+			return
+		}
+		a.flat = 0
+		next, reason = limit+max(1, limit/8), ReasonProbe
+	}
+	switch reason {
+	case ReasonThrottled, ReasonTimeout:
+		// The store asked for less: come back slowly.
+		a.slowStart, a.recoverTo = false, 0
+	case ReasonSourceLatency, ReasonLatency:
+		// A queue somewhere that may drain: once it has, the old limit was fine.
+		a.slowStart, a.recoverTo = false, max(a.recoverTo, limit)
+	}
+	next = min(max(next, a.min), a.max)
+	if next == limit {
+		return
+	}
+	a.prevLimit, a.prevRate = limit, rate
+	a.settle = true
+	a.mu.Lock()
+	a.limit = next
+	a.wakeLocked()
+	a.mu.Unlock()
+	a.onChange(next, reason)
+}
+
+// latencyHigh tells whether any bodiless request type's median stood far above the
+// lowest median seen for it, two windows in a row: a queue is building somewhere on the
+// path. Medians and the second window keep a burst of slow answers (a busy CPU, a
+// garbage collection on the server) from cutting the limit.
+func (a *Adaptive) latencyHigh(lat map[string][]time.Duration) bool {
+	high := false
+	for k, ds := range lat {
+		if len(ds) < 8 {
+			continue
+		}
+		p50 := percentile(ds, 0.5)
+		f, ok := a.floor[k]
+		if !ok || p50 < f {
+			a.floor[k], f = p50, p50
+		}
+		if p50 > 3*f && p50-f > 100*time.Millisecond {
+			high = true
+		}
+	}
+	wasHigh := a.latHigh
+	a.latHigh = high
+	return high && wasHigh
+}
+
+func percentile(ds []time.Duration, q float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(q*float64(len(s))))]
+}

@@ -1,0 +1,219 @@
+package limit
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
+)
+
+// virtualClock moves forward only when something waits on it: waits cost no wall time,
+// and a test reads exactly how long the caps made a transfer take.
+type virtualClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *virtualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *virtualClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	ch := make(chan time.Time, 1)
+	ch <- c.now
+	c.mu.Unlock()
+	return ch
+}
+
+func (c *virtualClock) set(t time.Time) {
+	c.mu.Lock()
+	c.now = t
+	c.mu.Unlock()
+}
+
+func TestBandwidthCapHoldsWithinTenPercent(t *testing.T) {
+	for _, cap := range []string{"512K", "4M", "64M"} {
+		clock := &virtualClock{now: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}
+		bw, err := ParseBandwidth(cap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		th := NewThrottle(Plan{Base: Rates{Bandwidth: bw}}, clock)
+		size := int64(bw * 5) // five seconds' worth at the cap
+		start := clock.Now()
+		n, err := io.Copy(io.Discard, th.Reader(context.Background(), bytes.NewReader(make([]byte, size))))
+		if err != nil || n != size {
+			t.Fatalf("%s: copied %d of %d: %v", cap, n, size, err)
+		}
+		rate := float64(size) / clock.Now().Sub(start).Seconds()
+		if rate > bw*1.1 || rate < bw*0.9 {
+			t.Errorf("cap %s (%.0f B/s): measured %.0f B/s, not within 10%%", cap, bw, rate)
+		}
+	}
+}
+
+func TestRequestCapHolds(t *testing.T) {
+	clock := &virtualClock{now: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}
+	th := NewThrottle(Plan{Base: Rates{Requests: 50}}, clock)
+	start := clock.Now()
+	for range 500 {
+		if err := th.Request(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := 500 / clock.Now().Sub(start).Seconds(); got > 55 || got < 45 {
+		t.Errorf("50 requests/s cap: measured %.1f/s", got)
+	}
+}
+
+// The timetable switches at the window's boundary, on the clock the throttle is given.
+func TestScheduleSwitchesAtItsBoundary(t *testing.T) {
+	var p Plan
+	for _, w := range []struct{ from, bw string }{{"19:00", "off"}, {"08:00", "10M"}} {
+		from, err := ParseTimeOfDay(w.from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bw, _ := ParseBandwidth(w.bw)
+		p.Windows = append(p.Windows, Window{From: from, Rates: Rates{Bandwidth: bw}})
+	}
+	if err := p.Sort(); err != nil {
+		t.Fatal(err)
+	}
+	day := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	clock := &virtualClock{}
+	th := NewThrottle(p, clock)
+	for _, c := range []struct {
+		at   time.Duration
+		want float64
+	}{
+		{7*time.Hour + 59*time.Minute, 0}, // still last night's window
+		{8 * time.Hour, 10 << 20},
+		{18*time.Hour + 59*time.Minute, 10 << 20},
+		{19 * time.Hour, 0},
+		{23*time.Hour + 59*time.Minute, 0},
+	} {
+		clock.set(day.Add(c.at))
+		if got := th.Rates().Bandwidth; got != c.want {
+			t.Errorf("at %s: bandwidth cap %.0f, want %.0f", clockTime(c.at), got, c.want)
+		}
+	}
+}
+
+func TestParseBandwidthAndTime(t *testing.T) {
+	for in, want := range map[string]float64{"10M": 10 << 20, "10MiB": 10 << 20, "512K": 512 << 10, "1G": 1 << 30,
+		"1000": 1000, "off": 0, "": 0, "2.5M": 2.5 * (1 << 20), "10M/s": 10 << 20} {
+		if got, err := ParseBandwidth(in); err != nil || got != want {
+			t.Errorf("ParseBandwidth(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"fast", "-1M", "10X"} {
+		if _, err := ParseBandwidth(bad); err == nil {
+			t.Errorf("ParseBandwidth(%q) accepted", bad)
+		}
+	}
+	for _, bad := range []string{"8", "8:0", "24:00", "08:60", "x:00"} {
+		if _, err := ParseTimeOfDay(bad); err == nil {
+			t.Errorf("ParseTimeOfDay(%q) accepted", bad)
+		}
+	}
+}
+
+// link is a model of a copy over a long round trip: each object takes rtt, and the far
+// side serves at most capacity objects at once; past it, more in flight only queues.
+type link struct {
+	rtt      time.Duration
+	capacity int
+}
+
+func (l link) window(a *Adaptive, limit int) {
+	rate := float64(min(limit, l.capacity)) / l.rtt.Seconds()
+	a.mu.Lock()
+	a.w.objects += rate * a.window.Seconds()
+	a.w.waited = true
+	a.mu.Unlock()
+	for range 20 {
+		a.Observe("source", "get", l.rtt+time.Duration(max(0, limit-l.capacity))*l.rtt/time.Duration(l.capacity), nil)
+	}
+}
+
+func TestAdaptiveFindsTheConcurrencyTheLinkNeeds(t *testing.T) {
+	for _, l := range []link{{20 * time.Millisecond, 40}, {80 * time.Millisecond, 200}, {5 * time.Millisecond, 8}} {
+		a := NewAdaptive(AdaptiveOptions{Min: 4, Max: 256, Start: 16, Clock: &virtualClock{}})
+		for range 30 {
+			l.window(a, a.Limit())
+			a.judge()
+		}
+		if got := a.Limit(); got < l.capacity*9/10 {
+			t.Errorf("link %v x %d: settled at %d in flight, below 0.9x what it can serve", l.rtt, l.capacity, got)
+		}
+	}
+}
+
+func TestAdaptiveBacksOffOnThrottlingAndSlowSource(t *testing.T) {
+	a := NewAdaptive(AdaptiveOptions{Min: 4, Max: 256, Start: 100, SourceLatency: 100 * time.Millisecond, Clock: &virtualClock{}})
+	var reasons []string
+	a.onChange = func(_ int, r string) { reasons = append(reasons, r) }
+	a.Observe("destination", "put", 0, &store.Error{Op: "put", Status: 503, Code: "SlowDown", Err: io.EOF})
+	a.judge()
+	if got := a.Limit(); got != 70 {
+		t.Fatalf("after a SlowDown: limit %d, want 70", got)
+	}
+	// The live source slows down: in-flight work shrinks each window while it stays slow.
+	for range 3 {
+		for range 20 {
+			a.Observe("source", "get", 300*time.Millisecond, nil)
+		}
+		a.judge()
+	}
+	if got := a.Limit(); got > 70*7/10*7/10*7/10+1 {
+		t.Fatalf("source GET p90 300ms over a 100ms guard for 3 windows: limit still %d", got)
+	}
+	low := a.Limit()
+	// It recovers once the source is quick again and more in flight brings more done.
+	l := link{rtt: 10 * time.Millisecond, capacity: 200}
+	for range 20 {
+		l.window(a, a.Limit())
+		a.judge()
+	}
+	if got := a.Limit(); got <= low*2 {
+		t.Errorf("after the source recovered: limit %d, was %d", got, low)
+	}
+	want := []string{ReasonThrottled, ReasonSourceLatency}
+	for i, w := range want {
+		if i >= len(reasons) || reasons[i] != w {
+			t.Errorf("reasons %v, want them to begin with %v", reasons, want)
+			break
+		}
+	}
+}
+
+// Acquire never lets more than the limit in, and a raised limit wakes the waiters.
+func TestAdaptiveAdmitsAtMostTheLimit(t *testing.T) {
+	a := NewAdaptive(AdaptiveOptions{Min: 1, Max: 8, Start: 2, Clock: &virtualClock{}})
+	ctx := context.Background()
+	a.Acquire(ctx)
+	a.Acquire(ctx)
+	third := make(chan struct{})
+	go func() { a.Acquire(ctx); close(third) }()
+	select {
+	case <-third:
+		t.Fatal("a third object got in under a limit of 2")
+	case <-time.After(50 * time.Millisecond): // a negative check: nothing must happen
+	}
+	a.Release(10, true)
+	<-third
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := a.Acquire(cctx); err == nil {
+		t.Fatal("Acquire on a cancelled context at the limit succeeded")
+	}
+}
