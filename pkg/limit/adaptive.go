@@ -46,14 +46,14 @@ type Adaptive struct {
 	w        windowStats
 
 	// controller state, owned by Run
-	prevLimit   int
-	prevRate    float64
-	slowStart   bool
-	settle      bool // the window after a change is a transition: not judged
-	flat        int  // windows in a row without a clear change
-	recoverTo   int  // the limit before a backoff for latency: doubled back up to it
-	floor       map[string]time.Duration
-	latHigh     bool // the last window's latency was high
+	prevLimit int
+	prevRate  float64
+	slowStart bool
+	settle    bool // the window after a change is a transition: not judged
+	flat      int  // windows in a row without a clear change
+	recoverTo int  // the limit before a backoff for latency: doubled back up to it
+	floor     map[string]time.Duration
+	latHigh   bool // the last window's latency was high
 }
 
 type windowStats struct {
