@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/copy"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/limit"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/metrics"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
 )
@@ -268,6 +269,7 @@ func knownMetrics(t *testing.T) map[string]bool {
 	m.RunFinished("copy", time.Now().Add(-time.Minute), false)
 	m.SetPhase("sync")
 	m.SkippedOverlap()
+	metrics.NewConcurrency(reg, limit.Reasons).Set(16, limit.ReasonStart)
 
 	mfs, err := reg.Gather()
 	if err != nil {
