@@ -18,7 +18,7 @@ type limits struct {
 	gate     *limit.Adaptive // nil: workers pinned
 }
 
-func newLimits(cfg *config.Config, m *metrics.Concurrency, log *zap.Logger) (limits, error) {
+func newLimits(cfg *config.Config, m *metrics.Concurrency, status *metrics.Metrics, log *zap.Logger) (limits, error) {
 	var l limits
 	plan, err := cfg.Limits.Plan()
 	if err != nil {
@@ -29,12 +29,14 @@ func newLimits(cfg *config.Config, m *metrics.Concurrency, log *zap.Logger) (lim
 	}
 	if !cfg.Adaptive() {
 		m.Set(cfg.Workers, "")
+		status.SetConcurrencyLimit(cfg.Workers)
 		return l, nil
 	}
 	l.gate = limit.NewAdaptive(limit.AdaptiveOptions{
 		Min: config.MinWorkers, Max: cfg.InFlightMax(), SourceLatency: cfg.Limits.SourceLatency,
 		OnChange: func(n int, reason string) {
 			m.Set(n, reason)
+			status.SetConcurrencyLimit(n)
 			// Cuts say why the copy slowed down; growth is routine.
 			lvl := zap.DebugLevel
 			if reason != limit.ReasonRising && reason != limit.ReasonProbe && reason != limit.ReasonStart {

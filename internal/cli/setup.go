@@ -113,7 +113,7 @@ func (c *common) build(env *Env) (*parts, error) {
 	p.log = newLogger(c.logFormat, env)
 	p.metrics = metrics.New(p.reg)
 	p.reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
-	if p.limits, err = newLimits(cfg, metrics.NewConcurrency(p.reg, limit.Reasons), p.log); err != nil {
+	if p.limits, err = newLimits(cfg, metrics.NewConcurrency(p.reg, limit.Reasons), p.metrics, p.log); err != nil {
 		return nil, usageError{err}
 	}
 	if p.src, _, err = c.store("source", cfg.Source, cfg.InFlightMax(), p.metrics, p.limits); err != nil {

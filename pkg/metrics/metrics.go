@@ -42,6 +42,7 @@ type Metrics struct {
 	phaseName  string
 	seenPhases map[string]bool // every phase that has a series
 	inflightN  int64
+	limitN     int64 // objects allowed in flight (SetConcurrencyLimit)
 	lastRuns   map[string]*RunStatus
 }
 

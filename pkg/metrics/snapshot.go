@@ -13,10 +13,12 @@ const maxFailedKeys = 20
 // Snapshot is the process's state for a JSON status endpoint. Unlike the metrics it
 // names keys: the first failed ones of each bucket.
 type Snapshot struct {
-	Phase    string         `json:"phase"`
-	InFlight int64          `json:"inFlight"`
-	Buckets  []BucketStatus `json:"buckets"` // by name
-	Runs     []RunStatus    `json:"runs"`    // by kind
+	Phase    string `json:"phase"`
+	InFlight int64  `json:"inFlight"`
+	// ConcurrencyLimit is how many objects may be in flight now (0 before a pass set it).
+	ConcurrencyLimit int64          `json:"concurrencyLimit"`
+	Buckets          []BucketStatus `json:"buckets"` // by name
+	Runs             []RunStatus    `json:"runs"`    // by kind
 }
 
 // BucketStatus is one source bucket's current pass, or its last one when none runs.
@@ -68,7 +70,7 @@ func (m *Metrics) Snapshot() Snapshot {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
-	s := Snapshot{Phase: m.phaseName, InFlight: m.inflightN, Buckets: []BucketStatus{}, Runs: []RunStatus{}}
+	s := Snapshot{Phase: m.phaseName, InFlight: m.inflightN, ConcurrencyLimit: m.limitN, Buckets: []BucketStatus{}, Runs: []RunStatus{}}
 	for _, name := range slices.Sorted(maps.Keys(m.buckets)) {
 		s.Buckets = append(s.Buckets, m.buckets[name].status(now))
 	}
@@ -98,4 +100,11 @@ func (b *bucket) status(now time.Time) BucketStatus {
 		}
 	}
 	return st
+}
+
+// SetConcurrencyLimit records the objects allowed in flight, for the status page.
+func (m *Metrics) SetConcurrencyLimit(n int) {
+	m.mu.Lock()
+	m.limitN = int64(n)
+	m.mu.Unlock()
 }

@@ -68,6 +68,9 @@ func TestStatusCarriesTheMetricsNumbers(t *testing.T) {
 	if v := testenv.Sum(m, "openreplay_migrator_inflight_objects"); v != float64(st.InFlight) {
 		t.Errorf("in flight: /api/status %d, /metrics %v", st.InFlight, v)
 	}
+	if v := testenv.Sum(m, "openreplay_migrator_concurrency_limit"); v != float64(st.ConcurrencyLimit) || v == 0 {
+		t.Errorf("concurrency limit: /api/status %d, /metrics %v", st.ConcurrencyLimit, v)
+	}
 	for _, r := range st.Runs {
 		if got := testenv.Sum(m, "openreplay_migrator_last_run_duration_seconds", fmt.Sprintf("kind=%q", r.Kind)); math.Abs(got-r.LastDurationSeconds) > 1e-3 {
 			t.Errorf("run %s duration: /api/status %v, /metrics %v", r.Kind, r.LastDurationSeconds, got)

@@ -210,7 +210,7 @@
       ["eta", "ETA", running ? (rate > 0 ? duration(left / rate) : "unknown") : "–"],
       ["failed", "Failed", count(failed), failed > 0 ? "bad" : ""],
       ["conflicts", "Conflicts", count(conflicts), conflicts > 0 ? "warn" : ""],
-      ["inflight", "In flight", count(s.inFlight)],
+      ["inflight", "In flight", count(s.inFlight) + (s.concurrencyLimit ? " of " + count(s.concurrencyLimit) : "")],
       ["checkpoint", "Last checkpoint", when(checkpoint, now)],
     ]);
 
