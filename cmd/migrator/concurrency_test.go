@@ -74,3 +74,26 @@ func TestConcurrencyFindsItselfAndYieldsToASlowSource(t *testing.T) {
 	s.assertIdentical()
 	t.Logf("peak %v, floor %v; state in %s", peak, low, filepath.Base(s.dir))
 }
+
+// limits.bandwidth holds for the whole copy: the rate over the run stays at or under the
+// cap (a busy machine can only make it slower, so only the upper bound is asserted here;
+// pkg/limit's tests hold it within 10% on a virtual clock).
+func TestBandwidthCapHoldsForACopy(t *testing.T) {
+	t.Parallel()
+	spec := seed.Spec{Sessions: 6, Assets: 20, Sourcemaps: 2, MobsMax: 1 << 20, Seed: 78}
+	s := newSite(t, spec, 8)
+	s.config = s.writeConfig(readFile(t, s.config) + "limits: {bandwidth: 2M}\n")
+	var total int64
+	for _, o := range seed.Plan(spec) {
+		total += o.Size
+	}
+	start := time.Now()
+	if code, out := s.run("copy", "--config", s.config, "--progress", "off"); code != 0 {
+		t.Fatalf("copy exited %d:\n%s", code, out)
+	}
+	rate := float64(total) / time.Since(start).Seconds()
+	if rate > 2*(1<<20)*1.1 {
+		t.Errorf("copied %d bytes at %.2f MiB/s under a 2 MiB/s cap", total, rate/(1<<20))
+	}
+	s.assertIdentical()
+}
