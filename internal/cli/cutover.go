@@ -6,10 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -27,6 +25,10 @@ type cutoverCmd struct {
 	existingSecret string
 	dryRun         bool
 	rollback       bool
+	// Old asset URLs, checked after the reinstall (see assetsCheck).
+	domainURL          string
+	requireAssetsRoute bool
+	assetsWait         time.Duration
 }
 
 func (c *cutoverCmd) Summary() string {
@@ -39,6 +41,9 @@ func (c *cutoverCmd) Flags(fs *flag.FlagSet) {
 		cutover.ReinstallInstalled+"' or '"+cutover.ReinstallGuide+"'")
 	fs.StringVar(&c.existingSecret, "existing-secret", "", "set global.s3.existingSecret to this Kubernetes Secret `name` (keys access-key, secret-key) instead of writing the destination key into vars.yaml")
 	fs.BoolVar(&c.dryRun, "dry-run", false, "print the plan and the vars.yaml diff; change nothing")
+	fs.StringVar(&c.domainURL, "domain-url", "", "OpenReplay's public `URL` (scheme://host[:port]) through which old recordings load assets, checked after the reinstall (default: from vars.yaml's domainName)")
+	fs.BoolVar(&c.requireAssetsRoute, "require-assets-route", false, "roll back unless old asset URLs (<domain-url>/sessions-assets/...) answer with their assets after the reinstall")
+	fs.DurationVar(&c.assetsWait, "assets-route-wait", time.Minute, "how long old asset URLs may take to answer after the reinstall (the ingress controller reloads its routes after helm returns)")
 	fs.BoolVar(&c.rollback, "rollback", false, "undo an unfinished cutover: restore vars.yaml from its backup and run the reinstall command again")
 }
 
@@ -51,6 +56,9 @@ func (c *cutoverCmd) Run(ctx context.Context, env *Env) int {
 			cutover.ReinstallInstalled, cutover.ReinstallGuide)})
 	case c.dryRun && c.rollback:
 		return fail(env.Stderr, "cutover", usageError{errors.New("--dry-run and --rollback do not go together")})
+	}
+	if err := validDomainURL(c.domainURL); err != nil {
+		return fail(env.Stderr, "cutover", usageError{err})
 	}
 	// Not common.open: a dry run, a rollback and the no-op after success must work with
 	// the old MinIO gone; the buckets are probed below only when there is copying to do.
@@ -157,6 +165,15 @@ func (c *cutoverCmd) newCutover(p *parts, env *Env, before *openreplay.Storage) 
 		ForgetSource: func() error {
 			return config.ForgetSource(p.cfg.StateDir)
 		},
+		CheckAssets: (&assetsCheck{
+			src:       p.src,
+			bucket:    before.Bucket("assetsBucket"),
+			oldOrigin: oldAssetsOrigin(before, c.domainURL),
+			require:   c.requireAssetsRoute,
+			samples:   5,
+			wait:      c.assetsWait,
+			out:       env.Stdout,
+		}).run,
 	}
 }
 
@@ -303,12 +320,5 @@ func cutoverAssetsNote(w io.Writer, before, after *openreplay.Storage) {
 		return
 	}
 	fmt.Fprintf(w, "New recordings use:\n  %s\n", cur)
-	fmt.Fprintf(w, "Keep MinIO and that route serving, or redirect every URL under %s/ to the same path under %s/\n", old, cur)
-	u, err := url.Parse(old)
-	if err != nil || u.Host == "" || strings.Trim(u.Path, "/") == "" {
-		return
-	}
-	path := "/" + strings.Trim(u.Path, "/")
-	fmt.Fprintf(w, "e.g. in the nginx serving %s:\n  location %s/ { rewrite ^%s/(.*)$ %s/$1 permanent; }\n",
-		u.Host, path, regexp.QuoteMeta(path), cur)
+	fmt.Fprintf(w, "Every URL under %s/ must go on to the same path under %s/: `migrator assets-route --format nginx` prints the nginx block, `--format ingress` the NGINX Inc Ingress (the chart renders it with assetsRoute); see docs/assets-route.md\n", old, cur)
 }

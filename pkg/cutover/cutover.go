@@ -44,7 +44,10 @@ type Cutover struct {
 	KeepSource func() error
 	// ForgetSource drops them again once a rollback restored vars.yaml.
 	ForgetSource func() error
-	Now          func() time.Time
+	// CheckAssets, if set, runs after the reinstall command succeeded; an error rolls
+	// the cutover back (see checkAssets).
+	CheckAssets func(ctx context.Context) error
+	Now         func() time.Time
 }
 
 // Result is what a run did.
@@ -306,6 +309,9 @@ func (c *Cutover) reinstall(ctx context.Context, st *State) error {
 		return &rollbackError{err}
 	}
 	st.SwitchedAt = c.now()
+	if err := c.checkAssets(ctx); err != nil {
+		return err
+	}
 	return c.advance(st, Reinstalled)
 }
 
