@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -160,44 +159,61 @@ func oldAssetsOrigin(before *openreplay.Storage, domainURL string) string {
 
 // assetsCheck is the cutover's look at old asset URLs after the reinstall.
 type assetsCheck struct {
-	src       store.Store
+	src, dst  store.Store
 	bucket    string // the source's assets bucket
+	dstBucket string // and the destination's
 	oldOrigin string
 	require   bool
+	newOrigin string // where the route sends them
 	samples   int
 	wait      time.Duration // how long the route may take to answer
 	out       io.Writer
 }
 
-func failures(rs []assetsroute.Result) int {
+// inNewBucket: the URL was redirected to the new assets origin.
+func (a *assetsCheck) inNewBucket(r assetsroute.Result) bool {
+	return a.newOrigin != "" && strings.HasPrefix(r.Final, a.newOrigin+"/")
+}
+
+// unsettled counts the URLs that fail or do not yet end in the new bucket.
+func (a *assetsCheck) unsettled(rs []assetsroute.Result) int {
 	n := 0
 	for _, r := range rs {
-		if !r.OK {
+		if !r.OK || !a.inNewBucket(r) {
 			n++
 		}
 	}
 	return n
 }
 
-func (a *assetsCheck) run(ctx context.Context) error {
+func (a *assetsCheck) run(ctx context.Context, copiedBefore time.Time) error {
 	if a.bucket == "" {
 		fmt.Fprintln(a.out, "cutover: global.s3 names no assets bucket: no old asset URL to check")
 		return nil
 	}
-	samples, err := assetsroute.Samples(ctx, a.src, a.bucket, a.oldOrigin, a.samples)
+	// Old assets the final sync copied: written before the cutover started, and at the
+	// destination (asked, not assumed: the two clocks may differ).
+	samples, err := assetsroute.Samples(ctx, a.src, a.bucket, a.oldOrigin, a.samples, func(o store.Object) bool {
+		if !o.LastModified.Before(copiedBefore) || a.dstBucket == "" {
+			return false
+		}
+		m, err := a.dst.Stat(ctx, a.dstBucket, o.Key)
+		return err == nil && m.Size == o.Size
+	})
 	if err != nil {
 		return a.verdict(err)
 	}
 	if len(samples) == 0 {
-		fmt.Fprintf(a.out, "cutover: %s holds no assets: no old asset URL to check\n", a.bucket)
+		fmt.Fprintf(a.out, "cutover: %s holds no assets from before the cutover: no old asset URL to check\n", a.bucket)
 		return nil
 	}
-	client := &http.Client{Timeout: time.Minute}
-	// The reinstall returns before the ingress controller has reloaded its routes: ask
-	// again until every URL answers or the wait is over.
+	client := assetsroute.Client()
+	// The reinstall returns before the ingress controller has reloaded its routes, and
+	// until then OpenReplay's old route to MinIO may still answer: ask again until every
+	// URL ends in the new bucket, or the wait is over.
 	deadline := time.Now().Add(a.wait)
 	results := assetsroute.Probe(ctx, client, samples)
-	for failures(results) > 0 && time.Now().Before(deadline) {
+	for a.unsettled(results) > 0 && time.Now().Before(deadline) {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -208,16 +224,24 @@ func (a *assetsCheck) run(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	failed, elsewhere := 0, 0
 	for _, r := range results {
 		verdict := "ok"
-		if !r.OK {
+		switch {
+		case !r.OK:
 			verdict = "FAILED: " + r.Problem
+			failed++
+		case !a.inNewBucket(r):
+			verdict = "ok, but served by the domain itself, not from " + a.newOrigin
+			elsewhere++
 		}
 		fmt.Fprintf(a.out, "  %s -> %d %s: %s\n", r.URL, r.Status, r.Final, verdict)
 	}
-	failed := failures(results)
 	if failed == 0 {
 		fmt.Fprintf(a.out, "cutover: old asset URLs under %s/ answer with the assets (%d of %d)\n", a.oldOrigin, len(samples), len(samples))
+		if elsewhere > 0 {
+			fmt.Fprintf(a.out, "cutover: warning: %d of them were not redirected to the new bucket: a proxy of yours serves them, or OpenReplay's old route to MinIO was still in place %s after the reinstall; request one again once the ingress controller has reloaded\n", elsewhere, a.wait)
+		}
 		return nil
 	}
 	return a.verdict(fmt.Errorf("%d of %d old asset URLs under %s/ do not answer with their asset", failed, len(samples), a.oldOrigin))

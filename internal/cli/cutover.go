@@ -103,7 +103,7 @@ func (c *cutoverCmd) Run(ctx context.Context, env *Env) int {
 	if err != nil {
 		return c.finished(env, err)
 	}
-	printCutoverReport(env.Stdout, res, p.cfg.StateDir)
+	printCutoverReport(env.Stdout, res, p.cfg.StateDir, c.domainURL)
 	return ExitOK
 }
 
@@ -148,6 +148,7 @@ func (c *cutoverCmd) destination(cfg *config.Config, before *openreplay.Storage,
 
 func (c *cutoverCmd) newCutover(p *parts, env *Env, before *openreplay.Storage) *cutover.Cutover {
 	varsPath := c.common.varsPath
+	newOrigin, _ := newAssetsOrigin(p.cfg, before.Bucket("assetsBucket")) // "": unknown, nothing counts as redirected
 	return &cutover.Cutover{
 		StateDir:  p.cfg.StateDir,
 		VarsPath:  varsPath,
@@ -167,8 +168,11 @@ func (c *cutoverCmd) newCutover(p *parts, env *Env, before *openreplay.Storage) 
 		},
 		CheckAssets: (&assetsCheck{
 			src:       p.src,
+			dst:       p.dst,
 			bucket:    before.Bucket("assetsBucket"),
+			dstBucket: p.cfg.Buckets[before.Bucket("assetsBucket")],
 			oldOrigin: oldAssetsOrigin(before, c.domainURL),
+			newOrigin: newOrigin,
 			require:   c.requireAssetsRoute,
 			samples:   5,
 			wait:      c.assetsWait,
@@ -294,7 +298,7 @@ func (c *cutoverCmd) plan(env *Env, co *cutover.Cutover) int {
 }
 
 // printCutoverReport says what changed and what the operator must keep in mind about old recordings.
-func printCutoverReport(w io.Writer, res *cutover.Result, stateDir string) {
+func printCutoverReport(w io.Writer, res *cutover.Result, stateDir, domainURL string) {
 	st := res.State
 	if res.AlreadyDone {
 		fmt.Fprintf(w, "cutover: already done at %s: %s names the destination; nothing to do\n", st.Finished.Format(time.RFC3339), st.VarsPath)
@@ -305,14 +309,14 @@ func printCutoverReport(w io.Writer, res *cutover.Result, stateDir string) {
 	if saved := filepath.Join(stateDir, config.SourceCredentialsFile); cutoverFileExists(saved) {
 		fmt.Fprintf(w, "The source's settings are kept in %s: later runs with --openreplay-vars read the source from there.\n", saved)
 	}
-	cutoverAssetsNote(w, res.Before, res.After)
+	cutoverAssetsNote(w, res.Before, res.After, domainURL)
 }
 
 func cutoverFileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // cutoverAssetsNote warns that recordings keep loading assets from the origin of their time.
-func cutoverAssetsNote(w io.Writer, before, after *openreplay.Storage) {
-	old, cur := before.AssetsOriginBefore(), after.AssetsOriginBefore()
+func cutoverAssetsNote(w io.Writer, before, after *openreplay.Storage, domainURL string) {
+	old, cur := oldAssetsOrigin(before, domainURL), after.AssetsOriginBefore()
 	fmt.Fprintf(w, "Recordings made before the switch load their assets (styles, fonts, images) from the ASSETS_ORIGIN of their time:\n  %s\n", old)
 	if old == cur {
 		fmt.Fprintf(w, "global.assetsOrigin is set, so new recordings use it too: point whatever serves it at the new assets bucket, %s/%s\n",

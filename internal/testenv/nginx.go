@@ -54,7 +54,13 @@ func StartNginx(t testing.TB, server string) *Nginx {
 	n.URL = fmt.Sprintf("http://127.0.0.1:%d", n.Port)
 	n.Conf = filepath.Join(n.dir, "server.conf")
 	n.SetServer(server)
+	// As root, nginx's workers would run as nobody, who cannot read the test's folders.
+	user := ""
+	if os.Geteuid() == 0 {
+		user = "user root root;"
+	}
 	main := fmt.Sprintf(`daemon off;
+%[4]s
 worker_processes 1;
 pid %[1]s/nginx.pid;
 error_log %[1]s/error.log;
@@ -72,7 +78,7 @@ http {
         include %[3]s;
     }
 }
-`, n.dir, n.Port, n.Conf)
+`, n.dir, n.Port, n.Conf, user)
 	conf := filepath.Join(n.dir, "nginx.conf")
 	if err := os.WriteFile(conf, []byte(main), 0o644); err != nil {
 		t.Fatal(err)

@@ -28,9 +28,10 @@ type Sample struct {
 }
 
 // Samples takes the first n objects of bucket (the assets bucket recordings were made
-// with) and builds the URL each has under oldOrigin, as OpenReplay's asset rewriter
-// does (backend/pkg/url/assets: the origin's path, then the key).
-func Samples(ctx context.Context, l Lister, bucket, oldOrigin string, n int) ([]Sample, error) {
+// with) that keep accepts (nil: all), and builds the URL each has under oldOrigin, as
+// OpenReplay's asset rewriter does (backend/pkg/url/assets: the origin's path, then
+// the key).
+func Samples(ctx context.Context, l Lister, bucket, oldOrigin string, n int, keep func(store.Object) bool) ([]Sample, error) {
 	base, err := url.Parse(strings.TrimSuffix(oldOrigin, "/"))
 	if err != nil || base.Host == "" {
 		return nil, fmt.Errorf("old assets origin %q is not a URL: give --domain-url", oldOrigin)
@@ -39,6 +40,9 @@ func Samples(ctx context.Context, l Lister, bucket, oldOrigin string, n int) ([]
 	for o, err := range l.List(ctx, bucket, "") {
 		if err != nil {
 			return nil, fmt.Errorf("list %s for old asset URLs: %w", bucket, err)
+		}
+		if keep != nil && !keep(o) {
+			continue
 		}
 		u := *base
 		u.Path = base.Path + "/" + o.Key
@@ -68,10 +72,22 @@ type Result struct {
 // maxAssetBytes bounds what a probe reads: CSS and fonts, never a recording.
 const maxAssetBytes = 64 << 20
 
+// Client is what Probe asks with when given none: redirects followed as a browser
+// follows them, and bodies read as stored. Go would otherwise unpack a gzip
+// Content-Encoding, which assets keep as OpenReplay uploaded them.
+func Client() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DisableCompression = true
+	return &http.Client{Transport: t, Timeout: time.Minute}
+}
+
 // Probe requests each sample's URL, following redirects as a browser does, and checks
 // that the body is the object's bytes. The status alone proves nothing: without a route
 // for the path, OpenReplay's frontend answers 200 with its index.html.
 func Probe(ctx context.Context, client *http.Client, samples []Sample) []Result {
+	if client == nil {
+		client = Client()
+	}
 	out := make([]Result, 0, len(samples))
 	for _, s := range samples {
 		out = append(out, probeOne(ctx, client, s))

@@ -12,6 +12,7 @@ import (
 	"github.com/openreplay-migrator/openreplay-migrator/internal/testenv"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/assetsroute"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/s3"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
 )
 
 // Keys as OpenReplay's assets service writes them (backend/pkg/url/assets: the page's
@@ -19,6 +20,7 @@ import (
 var assetKeys = map[string]string{
 	"https!3A!2F!2Fshop.example.com!2Fstatic!2Fmain.css.17": "body{color:rgb(1,2,3)}",
 	"fonts/a b.woff2":  "not really a font",
+	"gz/main.css":      "stored gzip-encoded, read as stored",
 	"q?x=1.css":        "a{}",
 	"100%.css":         "b{}",
 	"deep/er/1.ttf.30": strings.Repeat("f", 70000),
@@ -44,8 +46,11 @@ func publicAssets(t *testing.T) (*testenv.MinIO, *s3.Client) {
 		t.Fatal(err)
 	}
 	for k, body := range assetKeys {
-		if _, err := dst.Client().PutObject(ctx, "openreplay-assets", k, strings.NewReader(body), int64(len(body)),
-			minio.PutObjectOptions{ContentType: "text/css", CacheControl: "max-age=2628000, immutable, private"}); err != nil {
+		o := minio.PutObjectOptions{ContentType: "text/css", CacheControl: "max-age=2628000, immutable, private"}
+		if strings.HasPrefix(k, "gz/") {
+			o.ContentEncoding = "gzip" // as OpenReplay uploads compressed assets; the bytes need not be gzip here
+		}
+		if _, err := dst.Client().PutObject(ctx, "openreplay-assets", k, strings.NewReader(body), int64(len(body)), o); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -68,11 +73,11 @@ func TestNginxBlockRedirectsEveryOldURL(t *testing.T) {
 	ng := testenv.StartNginx(t, route.Nginx()+frontend)
 	ctx := context.Background()
 
-	samples, err := assetsroute.Samples(ctx, cl, "openreplay-assets", ng.URL+"/sessions-assets", 100)
+	samples, err := assetsroute.Samples(ctx, cl, "openreplay-assets", ng.URL+"/sessions-assets", 100, nil)
 	if err != nil || len(samples) != len(assetKeys) {
 		t.Fatalf("samples: %d, %v", len(samples), err)
 	}
-	for _, r := range assetsroute.Probe(ctx, http.DefaultClient, samples) {
+	for _, r := range assetsroute.Probe(ctx, nil, samples) {
 		if !r.OK || !strings.HasPrefix(r.Final, dst.Endpoint+"/openreplay-assets/") {
 			t.Errorf("%s -> %d %s: %s\n%s", r.URL, r.Status, r.Final, r.Problem, ng.ErrorLog())
 		}
@@ -111,11 +116,11 @@ func TestProbeSeesAMissingRoute(t *testing.T) {
 	_, cl := publicAssets(t)
 	ng := testenv.StartNginx(t, frontend)
 	ctx := context.Background()
-	samples, err := assetsroute.Samples(ctx, cl, "openreplay-assets", ng.URL+"/sessions-assets/", 2)
+	samples, err := assetsroute.Samples(ctx, cl, "openreplay-assets", ng.URL+"/sessions-assets/", 2, func(o store.Object) bool { return o.Size > 0 })
 	if err != nil || len(samples) != 2 {
 		t.Fatalf("samples: %d, %v", len(samples), err)
 	}
-	for _, r := range assetsroute.Probe(ctx, http.DefaultClient, samples) {
+	for _, r := range assetsroute.Probe(ctx, nil, samples) {
 		if r.OK || r.Status != 200 || !strings.Contains(r.Problem, "something else answers") {
 			t.Errorf("%s -> %d: ok=%v %q", r.URL, r.Status, r.OK, r.Problem)
 		}

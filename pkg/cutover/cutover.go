@@ -44,9 +44,10 @@ type Cutover struct {
 	KeepSource func() error
 	// ForgetSource drops them again once a rollback restored vars.yaml.
 	ForgetSource func() error
-	// CheckAssets, if set, runs after the reinstall command succeeded; an error rolls
-	// the cutover back (see checkAssets).
-	CheckAssets func(ctx context.Context) error
+	// CheckAssets, if set, runs after the reinstall command succeeded, with the time
+	// the cutover started (objects older than that are old recordings' and were in the
+	// final sync); an error rolls the cutover back (see checkAssets).
+	CheckAssets func(ctx context.Context, copiedBefore time.Time) error
 	Now         func() time.Time
 }
 
@@ -309,7 +310,7 @@ func (c *Cutover) reinstall(ctx context.Context, st *State) error {
 		return &rollbackError{err}
 	}
 	st.SwitchedAt = c.now()
-	if err := c.checkAssets(ctx); err != nil {
+	if err := c.checkAssets(ctx, st); err != nil {
 		return err
 	}
 	return c.advance(st, Reinstalled)
