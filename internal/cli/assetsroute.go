@@ -151,14 +151,23 @@ func newAssetsOrigin(cfg *config.Config, oldBucket string) (string, error) {
 // AssetsOriginBefore's https://<domainName>.
 func oldAssetsOrigin(before *openreplay.Storage, domainURL string) string {
 	origin := before.AssetsOriginBefore()
-	if domainURL == "" || before.AssetsOrigin != "" || !strings.Contains(before.Endpoint, "minio") {
+	if domainURL == "" || !assetsViaDomain(before) {
 		return origin
 	}
 	return strings.TrimSuffix(domainURL, "/") + "/" + before.Bucket("assetsBucket")
 }
 
+// assetsViaDomain tells whether OpenReplay served the old assets under its own domain,
+// as its chart does while global.s3.endpoint contains "minio" and no assetsOrigin is set.
+func assetsViaDomain(before *openreplay.Storage) bool {
+	return before.AssetsOrigin == "" && strings.Contains(before.Endpoint, "minio")
+}
+
 // assetsCheck is the cutover's look at old asset URLs after the reinstall.
 type assetsCheck struct {
+	// viaDomain: old URLs go through OpenReplay's domain (global.s3.endpoint contains
+	// "minio", no global.assetsOrigin), the route the reinstall deletes.
+	viaDomain bool
 	src, dst  store.Store
 	bucket    string // the source's assets bucket
 	dstBucket string // and the destination's
@@ -189,6 +198,10 @@ func (a *assetsCheck) unsettled(rs []assetsroute.Result) int {
 func (a *assetsCheck) run(ctx context.Context, copiedBefore time.Time) error {
 	if a.bucket == "" {
 		fmt.Fprintln(a.out, "cutover: global.s3 names no assets bucket: no old asset URL to check")
+		return nil
+	}
+	if !a.viaDomain {
+		fmt.Fprintf(a.out, "cutover: old recordings load their assets from %s/, not through OpenReplay's domain: the reinstall took no route away, and they load as long as that serves them\n", a.oldOrigin)
 		return nil
 	}
 	// Old assets the final sync copied: written before the cutover started, and at the

@@ -167,6 +167,7 @@ func (c *cutoverCmd) newCutover(p *parts, env *Env, before *openreplay.Storage) 
 			return config.ForgetSource(p.cfg.StateDir)
 		},
 		CheckAssets: (&assetsCheck{
+			viaDomain: assetsViaDomain(before),
 			src:       p.src,
 			dst:       p.dst,
 			bucket:    before.Bucket("assetsBucket"),
