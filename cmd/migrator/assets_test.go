@@ -162,6 +162,11 @@ func TestCutoverKeepsOldAssetURLs(t *testing.T) {
 	}
 	s.setAfter(block + s.frontend)
 
+	if code, out := s.cutover("--require-assets-route", "--dry-run"); code != 0 ||
+		!strings.Contains(out, "after the reinstall: request old asset URLs under "+s.ng.URL+"/sessions-assets/") {
+		t.Fatalf("dry run exited %d:\n%s", code, out)
+	}
+
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	w := s.startWriter(ctx)

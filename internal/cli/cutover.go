@@ -83,7 +83,7 @@ func (c *cutoverCmd) Run(ctx context.Context, env *Env) int {
 	}
 	co := c.newCutover(p, env, before)
 	if c.dryRun {
-		return c.plan(env, co)
+		return c.plan(env, co, before)
 	}
 	if err := c.common.serve(ctx, p); err != nil {
 		return fail(env.Stderr, "cutover", usageError{err})
@@ -270,7 +270,7 @@ func verifyForCutover(ctx context.Context, p *parts, env *Env, switchedAt time.T
 	return nil
 }
 
-func (c *cutoverCmd) plan(env *Env, co *cutover.Cutover) int {
+func (c *cutoverCmd) plan(env *Env, co *cutover.Cutover, before *openreplay.Storage) int {
 	pl, err := co.Plan()
 	if err != nil {
 		return fail(env.Stderr, "cutover", usageError{err})
@@ -291,6 +291,14 @@ func (c *cutoverCmd) plan(env *Env, co *cutover.Cutover) int {
 	fmt.Fprintln(w, "plan:")
 	for i, s := range pl.Steps {
 		fmt.Fprintf(w, "  %d. %s\n", i+1, s)
+	}
+	if assetsViaDomain(before) && len(pl.Steps) > 0 {
+		then := "a failure is a warning (--require-assets-route makes it a rollback)"
+		if c.requireAssetsRoute {
+			then = "a failure rolls back (--require-assets-route)"
+		}
+		fmt.Fprintf(w, "  after the reinstall: request old asset URLs under %s/ and check each answers with its asset; %s\n",
+			oldAssetsOrigin(before, c.domainURL), then)
 	}
 	if pl.Diff != "" {
 		fmt.Fprintf(w, "vars.yaml %s after the edit (keys redacted):\n%s", co.VarsPath, pl.Diff)
