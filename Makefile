@@ -39,13 +39,21 @@ clean:
 	rm -rf bin .tools .demo
 
 # The status page in Debian's Chromium, as an operator would see it; screenshots go to
-# test-output/. E2E_REQUIRED makes the test fail, not skip, when Chromium cannot start.
+# test-output/. Then old recordings' assets across a cutover: Debian's nginx as
+# OpenReplay's Ingress, then with the block `migrator assets-route` prints, and Chromium
+# rendering an old page's styles and fonts. E2E_REQUIRED makes these tests fail, not
+# skip, when Chromium or nginx is missing (`make test` skips them then).
 .PHONY: e2e
 e2e: tools
 	@command -v chromium >/dev/null || { \
-	  echo "installing Debian's chromium package (for the status page's browser test)"; \
+	  echo "installing Debian's chromium package (for the browser tests)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@test -x /usr/sbin/nginx || { \
+	  echo "installing Debian's nginx-light package (for the assets route's tests)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; }
 	E2E_REQUIRED=1 $(GO) test -count=1 -timeout 10m -v -run '^TestStatusPageInBrowser$$' ./pkg/statuspage
+	E2E_REQUIRED=1 $(GO) test -count=1 -timeout 10m -v -run '^TestNginxBlock|^TestProbe' ./pkg/assetsroute
+	E2E_REQUIRED=1 $(GO) test -count=1 -timeout 10m -v -run '^TestCutover(KeepsOldAssetURLs|RequiringTheAssetsRouteRollsBack)$$' ./cmd/migrator
 
 # Helm at a pinned version, for the chart's tests (deploy/).
 HELM_VERSION := v3.22.0

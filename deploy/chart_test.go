@@ -123,6 +123,11 @@ destination: {existingSecret: s3-keys}
 		mode: "serve", shards: 1, claim: fullname + "-state",
 		external: []string{"minio-keys", "s3-keys"},
 	},
+	{
+		name: "assets route", values: "openreplay: {domain: openreplay.example.com}\n",
+		mode: "serve", shards: 1, claim: fullname + "-state",
+		external: []string{fullname + "-source", "openreplay-migrator-destination"},
+	},
 }
 
 func TestChartLint(t *testing.T) {

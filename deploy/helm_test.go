@@ -15,6 +15,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/openreplay-migrator/openreplay-migrator/internal/testenv"
@@ -98,14 +99,15 @@ type manifest struct {
 
 // apiTypes are the kinds the chart may render; anything else fails the test.
 var apiTypes = map[string]func() any{
-	"v1/ConfigMap":             func() any { return &corev1.ConfigMap{} },
-	"v1/Secret":                func() any { return &corev1.Secret{} },
-	"v1/Service":               func() any { return &corev1.Service{} },
-	"v1/ServiceAccount":        func() any { return &corev1.ServiceAccount{} },
-	"v1/PersistentVolumeClaim": func() any { return &corev1.PersistentVolumeClaim{} },
-	"apps/v1/Deployment":       func() any { return &appsv1.Deployment{} },
-	"batch/v1/Job":             func() any { return &batchv1.Job{} },
-	"batch/v1/CronJob":         func() any { return &batchv1.CronJob{} },
+	"v1/ConfigMap":                            func() any { return &corev1.ConfigMap{} },
+	"v1/Secret":                               func() any { return &corev1.Secret{} },
+	"v1/Service":                              func() any { return &corev1.Service{} },
+	"v1/ServiceAccount":                       func() any { return &corev1.ServiceAccount{} },
+	"v1/PersistentVolumeClaim":                func() any { return &corev1.PersistentVolumeClaim{} },
+	"apps/v1/Deployment":                      func() any { return &appsv1.Deployment{} },
+	"batch/v1/Job":                            func() any { return &batchv1.Job{} },
+	"batch/v1/CronJob":                        func() any { return &batchv1.CronJob{} },
+	"networking.k8s.io/v1/Ingress":            func() any { return &networkingv1.Ingress{} },
 	"monitoring.coreos.com/v1/ServiceMonitor": func() any { return &monitoringv1.ServiceMonitor{} },
 	"monitoring.coreos.com/v1/PrometheusRule": func() any { return &monitoringv1.PrometheusRule{} },
 }

@@ -50,6 +50,8 @@ func commands() map[string]func() command {
 
 		"preflight": func() command { return &preflightCmd{} },
 		"cutover":   func() command { return &cutoverCmd{} },
+
+		"assets-route": func() command { return &assetsRouteCmd{} },
 	}
 }
 
@@ -120,7 +122,7 @@ func usage(w io.Writer, cmds map[string]func() command) {
 	var b strings.Builder
 	b.WriteString("migrator moves OpenReplay's object storage to another S3-compatible service.\n\nUsage: migrator COMMAND [flags]\n\nCommands:\n")
 	for _, n := range names {
-		fmt.Fprintf(&b, "  %-9s %s\n", n, cmds[n]().Summary())
+		fmt.Fprintf(&b, "  %-12s %s\n", n, cmds[n]().Summary())
 	}
 	b.WriteString("\nRun 'migrator COMMAND -h' for a command's flags.\n")
 	io.WriteString(w, b.String())

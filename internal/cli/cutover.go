@@ -6,10 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -27,6 +25,10 @@ type cutoverCmd struct {
 	existingSecret string
 	dryRun         bool
 	rollback       bool
+	// Old asset URLs, checked after the reinstall (see assetsCheck).
+	domainURL          string
+	requireAssetsRoute bool
+	assetsWait         time.Duration
 }
 
 func (c *cutoverCmd) Summary() string {
@@ -39,6 +41,9 @@ func (c *cutoverCmd) Flags(fs *flag.FlagSet) {
 		cutover.ReinstallInstalled+"' or '"+cutover.ReinstallGuide+"'")
 	fs.StringVar(&c.existingSecret, "existing-secret", "", "set global.s3.existingSecret to this Kubernetes Secret `name` (keys access-key, secret-key) instead of writing the destination key into vars.yaml")
 	fs.BoolVar(&c.dryRun, "dry-run", false, "print the plan and the vars.yaml diff; change nothing")
+	fs.StringVar(&c.domainURL, "domain-url", "", "OpenReplay's public `URL` (scheme://host[:port]) through which old recordings load assets, checked after the reinstall (default: from vars.yaml's domainName)")
+	fs.BoolVar(&c.requireAssetsRoute, "require-assets-route", false, "roll back unless old asset URLs (<domain-url>/sessions-assets/...) answer with their assets after the reinstall")
+	fs.DurationVar(&c.assetsWait, "assets-route-wait", time.Minute, "how long old asset URLs may take to answer after the reinstall (the ingress controller reloads its routes after helm returns)")
 	fs.BoolVar(&c.rollback, "rollback", false, "undo an unfinished cutover: restore vars.yaml from its backup and run the reinstall command again")
 }
 
@@ -51,6 +56,9 @@ func (c *cutoverCmd) Run(ctx context.Context, env *Env) int {
 			cutover.ReinstallInstalled, cutover.ReinstallGuide)})
 	case c.dryRun && c.rollback:
 		return fail(env.Stderr, "cutover", usageError{errors.New("--dry-run and --rollback do not go together")})
+	}
+	if err := validDomainURL(c.domainURL); err != nil {
+		return fail(env.Stderr, "cutover", usageError{err})
 	}
 	// Not common.open: a dry run, a rollback and the no-op after success must work with
 	// the old MinIO gone; the buckets are probed below only when there is copying to do.
@@ -75,7 +83,7 @@ func (c *cutoverCmd) Run(ctx context.Context, env *Env) int {
 	}
 	co := c.newCutover(p, env, before)
 	if c.dryRun {
-		return c.plan(env, co)
+		return c.plan(env, co, before)
 	}
 	if err := c.common.serve(ctx, p); err != nil {
 		return fail(env.Stderr, "cutover", usageError{err})
@@ -95,7 +103,7 @@ func (c *cutoverCmd) Run(ctx context.Context, env *Env) int {
 	if err != nil {
 		return c.finished(env, err)
 	}
-	printCutoverReport(env.Stdout, res, p.cfg.StateDir)
+	printCutoverReport(env.Stdout, res, p.cfg.StateDir, c.domainURL)
 	return ExitOK
 }
 
@@ -140,6 +148,7 @@ func (c *cutoverCmd) destination(cfg *config.Config, before *openreplay.Storage,
 
 func (c *cutoverCmd) newCutover(p *parts, env *Env, before *openreplay.Storage) *cutover.Cutover {
 	varsPath := c.common.varsPath
+	newOrigin, _ := newAssetsOrigin(p.cfg, before.Bucket("assetsBucket")) // "": unknown, nothing counts as redirected
 	return &cutover.Cutover{
 		StateDir:  p.cfg.StateDir,
 		VarsPath:  varsPath,
@@ -157,6 +166,19 @@ func (c *cutoverCmd) newCutover(p *parts, env *Env, before *openreplay.Storage) 
 		ForgetSource: func() error {
 			return config.ForgetSource(p.cfg.StateDir)
 		},
+		CheckAssets: (&assetsCheck{
+			viaDomain: assetsViaDomain(before),
+			src:       p.src,
+			dst:       p.dst,
+			bucket:    before.Bucket("assetsBucket"),
+			dstBucket: p.cfg.Buckets[before.Bucket("assetsBucket")],
+			oldOrigin: oldAssetsOrigin(before, c.domainURL),
+			newOrigin: newOrigin,
+			require:   c.requireAssetsRoute,
+			samples:   5,
+			wait:      c.assetsWait,
+			out:       env.Stdout,
+		}).run,
 	}
 }
 
@@ -248,7 +270,7 @@ func verifyForCutover(ctx context.Context, p *parts, env *Env, switchedAt time.T
 	return nil
 }
 
-func (c *cutoverCmd) plan(env *Env, co *cutover.Cutover) int {
+func (c *cutoverCmd) plan(env *Env, co *cutover.Cutover, before *openreplay.Storage) int {
 	pl, err := co.Plan()
 	if err != nil {
 		return fail(env.Stderr, "cutover", usageError{err})
@@ -270,6 +292,14 @@ func (c *cutoverCmd) plan(env *Env, co *cutover.Cutover) int {
 	for i, s := range pl.Steps {
 		fmt.Fprintf(w, "  %d. %s\n", i+1, s)
 	}
+	if assetsViaDomain(before) && len(pl.Steps) > 0 {
+		then := "a failure is a warning (--require-assets-route makes it a rollback)"
+		if c.requireAssetsRoute {
+			then = "a failure rolls back (--require-assets-route)"
+		}
+		fmt.Fprintf(w, "  after the reinstall: request old asset URLs under %s/ and check each answers with its asset; %s\n",
+			oldAssetsOrigin(before, c.domainURL), then)
+	}
 	if pl.Diff != "" {
 		fmt.Fprintf(w, "vars.yaml %s after the edit (keys redacted):\n%s", co.VarsPath, pl.Diff)
 	}
@@ -277,7 +307,7 @@ func (c *cutoverCmd) plan(env *Env, co *cutover.Cutover) int {
 }
 
 // printCutoverReport says what changed and what the operator must keep in mind about old recordings.
-func printCutoverReport(w io.Writer, res *cutover.Result, stateDir string) {
+func printCutoverReport(w io.Writer, res *cutover.Result, stateDir, domainURL string) {
 	st := res.State
 	if res.AlreadyDone {
 		fmt.Fprintf(w, "cutover: already done at %s: %s names the destination; nothing to do\n", st.Finished.Format(time.RFC3339), st.VarsPath)
@@ -288,14 +318,14 @@ func printCutoverReport(w io.Writer, res *cutover.Result, stateDir string) {
 	if saved := filepath.Join(stateDir, config.SourceCredentialsFile); cutoverFileExists(saved) {
 		fmt.Fprintf(w, "The source's settings are kept in %s: later runs with --openreplay-vars read the source from there.\n", saved)
 	}
-	cutoverAssetsNote(w, res.Before, res.After)
+	cutoverAssetsNote(w, res.Before, res.After, domainURL)
 }
 
 func cutoverFileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // cutoverAssetsNote warns that recordings keep loading assets from the origin of their time.
-func cutoverAssetsNote(w io.Writer, before, after *openreplay.Storage) {
-	old, cur := before.AssetsOriginBefore(), after.AssetsOriginBefore()
+func cutoverAssetsNote(w io.Writer, before, after *openreplay.Storage, domainURL string) {
+	old, cur := oldAssetsOrigin(before, domainURL), after.AssetsOriginBefore()
 	fmt.Fprintf(w, "Recordings made before the switch load their assets (styles, fonts, images) from the ASSETS_ORIGIN of their time:\n  %s\n", old)
 	if old == cur {
 		fmt.Fprintf(w, "global.assetsOrigin is set, so new recordings use it too: point whatever serves it at the new assets bucket, %s/%s\n",
@@ -303,12 +333,5 @@ func cutoverAssetsNote(w io.Writer, before, after *openreplay.Storage) {
 		return
 	}
 	fmt.Fprintf(w, "New recordings use:\n  %s\n", cur)
-	fmt.Fprintf(w, "Keep MinIO and that route serving, or redirect every URL under %s/ to the same path under %s/\n", old, cur)
-	u, err := url.Parse(old)
-	if err != nil || u.Host == "" || strings.Trim(u.Path, "/") == "" {
-		return
-	}
-	path := "/" + strings.Trim(u.Path, "/")
-	fmt.Fprintf(w, "e.g. in the nginx serving %s:\n  location %s/ { rewrite ^%s/(.*)$ %s/$1 permanent; }\n",
-		u.Host, path, regexp.QuoteMeta(path), cur)
+	fmt.Fprintf(w, "Every URL under %s/ must go on to the same path under %s/: `migrator assets-route --format nginx` prints the nginx block, `--format ingress` the NGINX Inc Ingress (the chart renders it with assetsRoute); see docs/assets-route.md\n", old, cur)
 }

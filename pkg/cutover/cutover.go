@@ -44,7 +44,11 @@ type Cutover struct {
 	KeepSource func() error
 	// ForgetSource drops them again once a rollback restored vars.yaml.
 	ForgetSource func() error
-	Now          func() time.Time
+	// CheckAssets, if set, runs after the reinstall command succeeded, with the time
+	// the cutover started (objects older than that are old recordings' and were in the
+	// final sync); an error rolls the cutover back (see checkAssets).
+	CheckAssets func(ctx context.Context, copiedBefore time.Time) error
+	Now         func() time.Time
 }
 
 // Result is what a run did.
@@ -306,6 +310,9 @@ func (c *Cutover) reinstall(ctx context.Context, st *State) error {
 		return &rollbackError{err}
 	}
 	st.SwitchedAt = c.now()
+	if err := c.checkAssets(ctx, st); err != nil {
+		return err
+	}
 	return c.advance(st, Reinstalled)
 }
 

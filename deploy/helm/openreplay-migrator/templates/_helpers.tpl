@@ -262,3 +262,11 @@ spec:
 {{- define "migrator.commonArgs" -}}
 {{- list "--config" (include "migrator.configPath" .) "--metrics-addr" (printf ":%v" .Values.metrics.port) "--log-format" "json" | toJson }}
 {{- end }}
+
+{{/* "true" when the assets route is rendered: assetsRoute.enabled, or when that is null,
+whether the chart was told OpenReplay's domain. */}}
+{{- define "migrator.assetsRouteOn" -}}
+{{- $on := .Values.assetsRoute.enabled }}
+{{- if kindIs "invalid" $on }}{{ $on = ne (default .Values.openreplay.domain .Values.assetsRoute.host) "" }}{{ end }}
+{{- if $on }}true{{ end }}
+{{- end }}
