@@ -46,7 +46,7 @@ if [ ! -x /usr/bin/time ]; then
   apt-get install -y time >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y time >/dev/null; }
 fi
 
-declare -A pid port
+declare -A pid port tls
 scraper=""
 cleanup() {
   [ -z "$scraper" ] || kill "$scraper" 2>/dev/null || true
@@ -80,19 +80,21 @@ start_minio() { # name side(source|destination) [from]: a fresh server with empt
     rm -rf "${data:?}/$name"
     if [ -n "$from" ]; then cp -a "$from" "$data/$name"; else mkdir -p "$data/$name"; fi
     port[$name]=$(free_port)
+    tls[$name]=${certs_dir:+1}
     # The scanner (usage accounting, lifecycle, healing) walks a server's objects about
     # once a minute with the default speed, taking 10-20% of a core in bursts: on a source
     # seeded with 10,000 objects it fell on some copies and not on others, whichever tool
     # ran them. At its slowest speed it waits 30 minutes between cycles.
     MINIO_ROOT_USER=${!key} MINIO_ROOT_PASSWORD=${!secret} MINIO_BROWSER=off MINIO_UPDATE=off \
       MINIO_PROMETHEUS_AUTH_TYPE=public MINIO_SCANNER_SPEED=slowest MINIO_SYNC_BOOT=on \
-      minio server --quiet --address "127.0.0.1:${port[$name]}" --console-address "127.0.0.1:$(free_port)" "$data/$name" \
+      minio server --quiet --address "127.0.0.1:${port[$name]}" --console-address "127.0.0.1:$(free_port)" \
+      ${certs_dir:+--certs-dir "$certs_dir"} "$data/$name" \
       >"$work/minio-$name.log" 2>&1 &
     pid[$name]=$!
     for _ in $(seq 1 300); do
       # Only while our server runs: the port may answer for another program's.
       kill -0 "${pid[$name]}" 2>/dev/null || break
-      curl -fs "http://127.0.0.1:${port[$name]}/minio/health/ready" >/dev/null 2>&1 && return
+      curl -kfs "$(url "$name")/minio/health/ready" >/dev/null 2>&1 && return
       sleep 0.1
     done
     kill "${pid[$name]}" 2>/dev/null || true
@@ -113,7 +115,8 @@ stop_minio() { # name
   rm -rf "${data:?}/$name"
 }
 
-url() { echo "http://127.0.0.1:${port[$1]}"; }
+# A server started while certs_dir is set serves TLS with the certificate there.
+url() { echo "$([ -n "${tls[$1]:-}" ] && echo https || echo http)://127.0.0.1:${port[$1]}"; }
 
 # CPU seconds (user + system) a server has used so far.
 cpu_of() { awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/${pid[$1]}/stat"; }
@@ -128,7 +131,7 @@ seed_on() { # server side seed-flags...: tools/seed with that side's keys
 # S3 requests a server has answered so far, by API name (MinIO's v3 metrics are live;
 # v2's are cached for seconds).
 reqsnap() { # name > file
-  curl -fs "$(url "$1")/minio/metrics/v3/api/requests" |
+  curl -kfs "$(url "$1")/minio/metrics/v3/api/requests" |
     awk '/^minio_api_requests_total\{/ && /type="s3"/ { match($0, /name="[^"]*"/); print substr($0, RSTART+6, RLENGTH-7), $NF }'
 }
 
@@ -425,6 +428,8 @@ for set in $sets; do
   report_set "$set"
   report_noise "$set"
 done
+
+[ "${BENCH_WAN:-on}" = off ] || . scripts/bench_wan.sh
 
 echo "== merge-join benchmark (synthetic sorted listings, go test -bench BenchmarkJoin)"
 go test -run '^$' -bench '^BenchmarkJoin$' -benchtime 1x -count 1 ./pkg/copy/ | tee "$work/join.txt"

@@ -54,6 +54,12 @@ func Mixed() Spec {
 	return Spec{Sessions: 2800, Assets: 500, Sourcemaps: 100, LargeEvery: 100, LargeMax: 16 << 20, MobsMax: 384 << 10, Seed: 2}
 }
 
+// WAN is the benchmark's set for a copy over a slow link: about 3,000 OpenReplay-like
+// objects, small enough that round trips, not bytes, set the pace.
+func WAN() Spec {
+	return Spec{Sessions: 900, Assets: 250, Sourcemaps: 50, MobsMax: 64 << 10, Seed: 4}
+}
+
 // Tiny is the benchmark's set of small objects: 10,000 x 2 KiB.
 func Tiny() Spec { return Spec{Assets: 10000, Seed: 3, fixedSize: 2 << 10} }
 

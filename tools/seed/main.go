@@ -19,7 +19,7 @@ import (
 
 func main() {
 	endpoint := flag.String("endpoint", "http://127.0.0.1:9000", "service `URL`")
-	set := flag.String("set", "demo", "data set: demo, mixed (~9,000 objects, ~800 MiB) or tiny (10,000 x 2 KiB)")
+	set := flag.String("set", "demo", "data set: demo, mixed (~9,000 objects, ~800 MiB) tiny (10,000 x 2 KiB) or wan (~3,000 small)")
 	workers := flag.Int("workers", 16, "uploads at once")
 	buckets := flag.String("buckets", "", "comma-separated buckets to create (with -set none)")
 	flag.Parse()
@@ -44,7 +44,7 @@ func main() {
 	if *set == "none" {
 		return
 	}
-	spec, ok := map[string]seed.Spec{"demo": seed.Demo(), "mixed": seed.Mixed(), "tiny": seed.Tiny()}[*set]
+	spec, ok := map[string]seed.Spec{"demo": seed.Demo(), "mixed": seed.Mixed(), "tiny": seed.Tiny(), "wan": seed.WAN()}[*set]
 	if !ok {
 		fail(fmt.Errorf("unknown data set %q", *set))
 	}

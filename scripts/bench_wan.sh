@@ -1,0 +1,127 @@
+# Sourced by scripts/bench.sh: the copy over a wide-area link. The source is a local
+# MinIO (the in-cluster store); the destination sits behind tools/wanproxy, which adds a
+# round trip and caps each connection's bandwidth, once over plain HTTP and once with the
+# destination serving TLS (a self-signed certificate, trusted through caFile). Entries: the
+# migrator with no workers set, the migrator pinned at 32, and the bare loop at
+# 16/32/64/128/256 workers; over TLS also the migrator with Go on every CPU (the
+# half-the-CPUs rule weighed where TLS costs CPU). Each is run once per scenario: the link, not the CPU, sets the
+# pace here, so the spread between runs is small next to the differences measured.
+# Knobs: BENCH_WAN_RTTS="20 80" (ms), BENCH_WAN_KBPS=2048 (KiB/s per connection),
+# BENCH_WAN_SCHEMES="http https", BENCH_WAN=off to skip.
+
+wan_rtts=${BENCH_WAN_RTTS:-20 80}
+wan_kbps=${BENCH_WAN_KBPS:-2048}
+wan_schemes=${BENCH_WAN_SCHEMES:-http https}
+wan_pairs=mobs:bench-recordings,sessions-assets:bench-assets,sourcemaps:bench-sourcemaps
+go build -o bin/wanproxy ./tools/wanproxy
+
+wan_certs=$work/wan-certs
+mkdir -p "$wan_certs"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" \
+  -keyout "$wan_certs/private.key" -out "$wan_certs/public.crt" >/dev/null 2>&1
+
+wan_proxy_pid=""
+wan_stop_proxy() { [ -z "$wan_proxy_pid" ] || { kill "$wan_proxy_pid" 2>/dev/null || true; wait "$wan_proxy_pid" 2>/dev/null || true; }; wan_proxy_pid=""; }
+
+# wan_copy scheme rtt entry: one copy from a fresh source into a fresh destination behind
+# the link; appends "scheme rtt entry objects bytes wall rss cpu requests limit" to $work/wan.
+wan_copy() {
+  local scheme=$1 rtt=$2 entry=$3 tag="wan-$1-$2-$3" dst="dst-wan" addr dest state mport limit reqs objs
+  stop_minio "$dst"
+  stop_minio source
+  start_minio source source "$data/seeded-wan"
+  if [ "$scheme" = https ]; then certs_dir=$wan_certs start_minio "$dst" destination; else start_minio "$dst" destination; fi
+  SSL_CERT_FILE="$wan_certs/public.crt" seed_on "$dst" destination --set none --buckets "$(dest_buckets "$wan_pairs")" >/dev/null
+  wan_stop_proxy
+  coproc WANPROXY { exec wanproxy -upstream "127.0.0.1:${port[$dst]}" -rtt "${rtt}ms" -kbps "$wan_kbps"; }
+  wan_proxy_pid=$WANPROXY_PID
+  read -r addr <&"${WANPROXY[0]}"
+  dest="$scheme://$addr"
+  reqsnap "$dst" >"$work/$tag.dst0"
+  case $entry in
+  migrator-*)
+    # migrator-all-cpus: Go code on every CPU (GOMAXPROCS=nproc) rather than the
+    # migrator's rule of half of them, to weigh that rule where TLS costs CPU.
+    local procs=
+    [ "$entry" != migrator-all-cpus ] || procs=$(nproc)
+    state="$work/state-$tag"
+    mport=$(free_port)
+    {
+      echo "source:      {endpoint: $(url source), region: us-east-1}"
+      echo "destination: {endpoint: $dest, region: us-east-1$([ "$scheme" = https ] && echo ", caFile: $wan_certs/public.crt")}"
+      echo "buckets:     {mobs: bench-recordings, sessions-assets: bench-assets, sourcemaps: bench-sourcemaps}"
+      case $entry in migrator-auto | migrator-all-cpus) ;; *) echo "workers: ${entry#migrator-}" ;; esac
+      echo "stateDir: $state"
+      echo "allowInsecure: true"
+    } >"$work/$tag.yaml"
+    scrape_start "$mport" "$work/$tag.metrics" 1
+    if [ -n "$procs" ]; then
+      GOMAXPROCS=$procs timed "$tag" migrator copy --config "$work/$tag.yaml" --progress off --log-format json --metrics-addr "127.0.0.1:$mport"
+    else
+      timed "$tag" migrator copy --config "$work/$tag.yaml" --progress off --log-format json --metrics-addr "127.0.0.1:$mport"
+    fi
+    scrape_stop
+    objs=$(awk '/^total:/ { print $2 }' "$work/$tag.out")
+    limit=$(awk '/^openreplay_migrator_concurrency_limit / { print $NF }' "$work/$tag.metrics" 2>/dev/null)
+    ;;
+  baseline-*)
+    SSL_CERT_FILE="$wan_certs/public.crt" timed "$tag" baseline --source "$(url source)" --destination "$dest" \
+      --buckets "$wan_pairs" --workers "${entry#baseline-}"
+    objs=$(sed -E 's/.*"objects":([0-9]+).*/\1/' "$work/$tag.out")
+    limit=${entry#baseline-}
+    ;;
+  esac
+  reqsnap "$dst" >"$work/$tag.dst1"
+  reqsnap source >"$work/$tag.src1"
+  wan_stop_proxy
+  if [ "$objs" != "$wan_objects" ]; then
+    echo "$entry copied $objs objects of $wan_objects; see $work/$tag.out" >&2
+    exit 1
+  fi
+  # Requests: the destination's count over the copy, plus the source's (a fresh server:
+  # its count since start is the copy's, less the readiness probe).
+  reqs=$(sum5 "$(reqdelta "$work/$tag.dst0" "$work/$tag.dst1")" "$(reqdelta /dev/null "$work/$tag.src1")" | awk '{ print $1+$2+$3+$4+$5 }')
+  echo "$scheme $rtt $entry $objs $wan_bytes $wall $rss $cpu $reqs ${limit:-?}" >>"$work/wan"
+  printf '   %-5s %3sms %-14s %6d objects in %7.2fs  %7.1f objects/s  RSS %5.1f MiB  CPU %5.2fs  in flight %s\n' \
+    "$scheme" "$rtt" "$entry" "$objs" "$wall" "$(echo "$objs $wall" | awk '{ print $1 / $2 }')" "$rss" "$cpu" "${limit:-?}"
+}
+
+echo "== wan: seeding the source"
+stop_minio source
+start_minio source source
+seed_on source source --set wan | sed 's/^/   /'
+read -r wan_objects wan_bytes < <(benchctl size "$(url source)" source mobs sessions-assets sourcemaps)
+kill "${pid[source]}" && wait "${pid[source]}" 2>/dev/null || true
+unset "pid[source]"
+rm -rf "${data:?}/seeded-wan"
+mv "$data/source" "$data/seeded-wan"
+: >"$work/wan"
+for scheme in $wan_schemes; do
+  for rtt in $wan_rtts; do
+    echo "== wan: $scheme, ${rtt} ms round trip, ${wan_kbps} KiB/s per connection"
+    entries="migrator-auto migrator-32 baseline-16 baseline-32 baseline-64 baseline-128 baseline-256"
+    [ "$scheme" = http ] || entries+=" migrator-all-cpus"
+    for entry in $entries; do
+      wan_copy "$scheme" "$rtt" "$entry"
+    done
+  done
+done
+stop_minio dst-wan
+stop_minio source
+
+{
+  echo "## Over a wide-area link"
+  echo
+  echo "The destination behind tools/wanproxy (toxiproxy): the round trip added, ${wan_kbps} KiB/s per connection each way;"
+  echo "$wan_objects OpenReplay-like objects ($(echo "$wan_bytes" | awk '{ printf "%.1f", $1 / 1048576 }') MiB). Each entry copies once from a fresh source into a fresh"
+  echo "destination. \"in flight\" is the bare loop's workers, the migrator's pinned number, or the number it settled on"
+  echo "(its last scrape). The ratio is the migrator with no workers set against the best bare-loop entry."
+  echo
+  awk '{ key = $1 " " $2; if (!(key in seen)) { seen[key] = 1; order[++n] = key }
+         rate = $4 / $6; r[key, $3] = rate
+         row[key] = row[key] sprintf("| %s | %.1f | %.2f | %.2f | %.1f | %.2f | %s |\n", $3, rate, $5 / 1048576 / $6, $8, $7, $9 / $4, $10)
+         if ($3 ~ /^baseline/ && rate > best[key]) { best[key] = rate; bestn[key] = $3 } }
+       END { for (i = 1; i <= n; i++) { k = order[i]; split(k, a, " ")
+               printf "### %s, %s ms\n\n| entry | objects/s | MiB/s | CPU s | peak RSS MiB | requests/object | in flight |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n%s\n", a[1], a[2], row[k]
+               printf "migrator (no workers set) / best bare loop (%s): **%.3f**\n\n", bestn[k], r[k, "migrator-auto"] / best[k] } }' "$work/wan"
+} >>"$results"
