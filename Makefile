@@ -94,8 +94,9 @@ fuzz:
 
 # The migrator against a bare GET->PUT loop (tools/baseline) on two local MinIO servers:
 # speed, peak RSS, requests per object, a re-run with nothing to copy, resume after
-# kill -9, the baseline against itself (the machine's noise floor), and the merge-join at
-# 1M keys. About 20 minutes; writes bench/results.md (bench/README.md
+# kill -9, the baseline against itself (the machine's noise floor), a wide-area link
+# (scripts/bench_wan.sh: 20/80 ms, HTTP/TLS; BENCH_WAN=off skips it), and the merge-join
+# at 1M keys. About 30 minutes; writes bench/results.md (bench/README.md
 # quotes it). BENCH_SETS="mixed tiny" picks data sets, BENCH_PAIRS=8 the number of
 # back-to-back migrator/baseline pairs per set, BENCH_NOISE_PAIRS=4 the baseline/baseline ones.
 bench: $(TOOLS)/minio
