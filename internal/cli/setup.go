@@ -116,11 +116,11 @@ func (c *common) build(env *Env) (*parts, error) {
 	if p.limits, err = newLimits(cfg, metrics.NewConcurrency(p.reg, limit.Reasons), p.metrics, p.log); err != nil {
 		return nil, usageError{err}
 	}
-	if p.src, _, err = c.store("source", cfg.Source, cfg.InFlightMax(), p.metrics, p.limits); err != nil {
+	if p.src, _, err = c.store("source", cfg.Source, cfg.InFlightMax(), p.metrics, p.limits, cfg.Retry.Policy()); err != nil {
 		return nil, usageError{err}
 	}
 	var dstClient *s3.Client
-	if p.dst, dstClient, err = c.store("destination", cfg.Destination, cfg.InFlightMax(), p.metrics, p.limits); err != nil {
+	if p.dst, dstClient, err = c.store("destination", cfg.Destination, cfg.InFlightMax(), p.metrics, p.limits, cfg.Retry.Policy()); err != nil {
 		return nil, usageError{err}
 	}
 	p.state = checkpoint.Dir(cfg.StateDir)
@@ -136,7 +136,7 @@ func (c *common) build(env *Env) (*parts, error) {
 // store builds one side: minio-go, then request metrics, then the caps and the
 // concurrency's eyes, then retries, so that every attempt is counted and paid for. The
 // bare client is returned too, for the calls a Store lacks.
-func (c *common) store(side string, e config.Endpoint, workers int, m *metrics.Metrics, l limits) (store.Store, *s3.Client, error) {
+func (c *common) store(side string, e config.Endpoint, workers int, m *metrics.Metrics, l limits, p retry.Policy) (store.Store, *s3.Client, error) {
 	cl, err := s3.New(s3.Options{
 		Endpoint:  e.Endpoint,
 		Region:    e.Region,
@@ -151,7 +151,6 @@ func (c *common) store(side string, e config.Endpoint, workers int, m *metrics.M
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s.%w", side, err)
 	}
-	p := retry.Default
 	p.OnRetry = m.RetryHook(side)
 	return retry.Wrap(limit.Wrap(m.WrapStore(side, cl), side, l.throttle, l.observer()), p), cl, nil
 }
@@ -182,7 +181,7 @@ func (c *common) parseShard(env *Env) (copy.Shard, error) {
 // retryPolicy is the per-object policy, counting retries on the destination side where
 // a whole object copy is repeated.
 func (p *parts) retryPolicy() retry.Policy {
-	r := retry.Default
+	r := p.cfg.Retry.Policy()
 	r.OnRetry = p.metrics.RetryHook("destination")
 	return r
 }

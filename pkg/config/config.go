@@ -50,6 +50,7 @@ type Config struct {
 	Workers    int    `yaml:"workers"`
 	MaxWorkers int    `yaml:"maxWorkers"`
 	Limits     Limits `yaml:"limits"`
+	Retry      Retry  `yaml:"retry"`
 	StateDir   string `yaml:"stateDir"`
 	// StateS3, s3://bucket/prefix, keeps the checkpoints in a bucket of the destination
 	// service instead of stateDir, so a pod rescheduled without its volume resumes.
@@ -181,6 +182,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	if err := c.validateConcurrency(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Retry.validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.StateS3 != "" {
