@@ -24,6 +24,7 @@ type Storage struct {
 	Buckets      []Bucket
 	AssetsOrigin string // global.assetsOrigin, may be empty
 	DomainName   string // global.domainName
+	Access       PublicAccess
 }
 
 // Bucket returns the bucket name stored under key (e.g. "assetsBucket"), or "".
@@ -145,6 +146,9 @@ func readSection(sec *s3Section) (*Storage, error) {
 		if *f.dst, err = text(k, v, "global."+f.key); err != nil {
 			return nil, err
 		}
+	}
+	if err := readAccess(sec.global, s); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

@@ -51,6 +51,9 @@ func TestParseStorageFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if tt.want.Access == (PublicAccess{}) {
+				tt.want.Access = chartAccess
+			}
 			if !reflect.DeepEqual(*got, tt.want) {
 				t.Errorf("got  %+v\nwant %+v", *got, tt.want)
 			}
@@ -100,6 +103,9 @@ func TestParseStorageCases(t *testing.T) {
 			got, err := ParseStorage([]byte(tt.yaml))
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tt.want.Access == (PublicAccess{}) {
+				tt.want.Access = chartAccess
 			}
 			if !reflect.DeepEqual(*got, tt.want) {
 				t.Errorf("got  %+v\nwant %+v", *got, tt.want)
@@ -205,8 +211,12 @@ func TestParseStorageRealInstalled(t *testing.T) {
 			{"assetsBucket", "sessions-assets"}, {"recordingsBucket", "mobs"}, {"sourcemapsBucket", "sourcemaps"},
 			{"spotsBucket", "spots"}, {"assistRecordsBucket", "records"}, {"vaultBucket", "vault-data"},
 		},
+		Access: chartAccess,
 	}
 	if !reflect.DeepEqual(*got, want) {
 		t.Errorf("got  %+v\nwant %+v", *got, want)
 	}
 }
+
+// chartAccess is what a file that does not say otherwise reads as: the chart's defaults.
+var chartAccess = PublicAccess{Secure: true, HTTPPort: "80", HTTPSPort: "443"}
