@@ -25,6 +25,7 @@ type Storage struct {
 	AssetsOrigin string // global.assetsOrigin, may be empty
 	DomainName   string // global.domainName
 	Access       PublicAccess
+	Minio        BundledMinio // minio.enabled
 }
 
 // Bucket returns the bucket name stored under key (e.g. "assetsBucket"), or "".
@@ -147,6 +148,7 @@ func readSection(sec *s3Section) (*Storage, error) {
 			return nil, err
 		}
 	}
+	s.Minio = readMinio(sec.root)
 	if err := readAccess(sec.global, s); err != nil {
 		return nil, err
 	}

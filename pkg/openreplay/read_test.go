@@ -27,6 +27,7 @@ func TestParseStorageFixtures(t *testing.T) {
 					{"assistRecordsBucket", "records"}, {"vaultBucket", "vault-data"},
 				},
 				DomainName: "openreplay.example.org",
+				Minio:      BundledMinio{Declared: true, Enabled: true},
 			},
 		},
 		{
@@ -42,6 +43,7 @@ func TestParseStorageFixtures(t *testing.T) {
 					{"quickwitBucket", "quickwit"},
 				},
 				DomainName: "replay.example.com",
+				Minio:      BundledMinio{Declared: true, Enabled: true},
 			},
 		},
 	}
@@ -212,6 +214,7 @@ func TestParseStorageRealInstalled(t *testing.T) {
 			{"spotsBucket", "spots"}, {"assistRecordsBucket", "records"}, {"vaultBucket", "vault-data"},
 		},
 		Access: chartAccess,
+		Minio:  BundledMinio{Declared: true, Enabled: true},
 	}
 	if !reflect.DeepEqual(*got, want) {
 		t.Errorf("got  %+v\nwant %+v", *got, want)
