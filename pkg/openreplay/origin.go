@@ -106,3 +106,17 @@ func scalarAt(m *yaml.Node, key string) *yaml.Node {
 	}
 	return nil
 }
+
+// CheckDestinationEndpoint refuses a destination OpenReplay would take for its bundled
+// MinIO (OpenReplay issue 976): its services would be sent to the domain URL instead,
+// and an Ingress to a `minio` Service would be rendered in the namespace named by the
+// host's second label.
+func CheckDestinationEndpoint(endpoint string) error {
+	if !TakenForBundledMinio(endpoint) {
+		return nil
+	}
+	return fmt.Errorf("destination endpoint %s contains \"minio\", so OpenReplay's chart would take it for its own in-cluster MinIO: "+
+		"every service would be given the OpenReplay domain URL instead of it, and an Ingress to a Service named minio would be rendered. "+
+		"Reach the store by a host name without \"minio\" in it (a DNS alias such as s3.example.com, or its IP address) and give that as the endpoint; "+
+		"setting global.assetsOrigin does not help, it changes only ASSETS_ORIGIN, not where the services store recordings", endpoint)
+}

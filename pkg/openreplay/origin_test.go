@@ -98,3 +98,20 @@ func TestORSecureAccessMustBeABool(t *testing.T) {
 		t.Fatalf("got %v, want an error naming global.ORSecureAccess", err)
 	}
 }
+
+func TestCheckDestinationEndpoint(t *testing.T) {
+	for _, ok := range []string{"https://s3.example.com", "http://127.0.0.1:9000", "", "https://MinIO.example.com"} {
+		if err := CheckDestinationEndpoint(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	err := CheckDestinationEndpoint("https://minio.example.com")
+	if err == nil {
+		t.Fatal("an endpoint with minio in it was accepted")
+	}
+	for _, says := range []string{"in-cluster MinIO", "host name without \"minio\"", "global.assetsOrigin does not help"} {
+		if !strings.Contains(err.Error(), says) {
+			t.Errorf("error lacks %q: %v", says, err)
+		}
+	}
+}
