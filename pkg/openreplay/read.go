@@ -26,6 +26,7 @@ type Storage struct {
 	DomainName   string // global.domainName
 	Access       PublicAccess
 	Minio        BundledMinio // minio.enabled
+	DeleteDays   int          // chalice.env.SCH_DELETE_DAYS, 0 when not set
 }
 
 // Bucket returns the bucket name stored under key (e.g. "assetsBucket"), or "".
@@ -149,6 +150,7 @@ func readSection(sec *s3Section) (*Storage, error) {
 		}
 	}
 	s.Minio = readMinio(sec.root)
+	s.DeleteDays = readDeleteDays(sec.root)
 	if err := readAccess(sec.global, s); err != nil {
 		return nil, err
 	}

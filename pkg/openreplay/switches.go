@@ -3,6 +3,8 @@ package openreplay
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -80,4 +82,18 @@ func dropMinioEnabled(root *yaml.Node) {
 		}
 	}
 	m.Content = kept
+}
+
+// readDeleteDays reads chalice.env.SCH_DELETE_DAYS, the N of the to_delete_in_days=N tag
+// OpenReplay's API puts on deleted sessions' files; 0 when the file does not set it.
+func readDeleteDays(root *yaml.Node) int {
+	r := scalarAt(mapping(mapping(root, "chalice"), "env"), "SCH_DELETE_DAYS")
+	if r == nil {
+		return 0
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(r.Value))
+	if err != nil || n < 1 {
+		return 0
+	}
+	return n
 }

@@ -88,3 +88,21 @@ func TestEditStorageDisableMinioAlreadyOff(t *testing.T) {
 		t.Errorf("got\n%s", out)
 	}
 }
+
+func TestDeleteDaysFromChaliceEnv(t *testing.T) {
+	const s3 = "global:\n  s3:\n    region: r\n    endpoint: https://e\n"
+	for in, want := range map[string]int{
+		s3: 0,
+		"chalice:\n  env:\n    SCH_DELETE_DAYS: \"14\"\n" + s3: 14,
+		"chalice:\n  env:\n    SCH_DELETE_DAYS: 3\n" + s3:      3,
+		"chalice:\n  env:\n    SCH_DELETE_DAYS: soon\n" + s3:   0,
+	} {
+		s, err := ParseStorage([]byte(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.DeleteDays != want {
+			t.Errorf("%q: got %d, want %d", in, s.DeleteDays, want)
+		}
+	}
+}
