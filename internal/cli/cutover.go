@@ -324,7 +324,11 @@ func printCutoverReport(w io.Writer, res *cutover.Result, stateDir, domainURL st
 		fmt.Fprintf(w, "cutover: already done at %s: %s names the destination; nothing to do\n", st.Finished.Format(time.RFC3339), st.VarsPath)
 	} else {
 		fmt.Fprintf(w, "cutover: done. OpenReplay uses the destination since %s; the catch-up sync and verify passed.\n", st.SwitchedAt.Format(time.RFC3339))
-		fmt.Fprintf(w, "vars.yaml %s changed in global.s3 (backup: %s; keys redacted):\n%s", st.VarsPath, st.Backup, res.Diff)
+		where := "global.s3"
+		if res.Before.Minio.Enabled != res.After.Minio.Enabled {
+			where += " and minio.enabled"
+		}
+		fmt.Fprintf(w, "vars.yaml %s changed in %s (backup: %s; keys redacted):\n%s", st.VarsPath, where, st.Backup, res.Diff)
 	}
 	if saved := filepath.Join(stateDir, config.SourceCredentialsFile); cutoverFileExists(saved) {
 		fmt.Fprintf(w, "The source's settings are kept in %s: later runs with --openreplay-vars read the source from there.\n", saved)

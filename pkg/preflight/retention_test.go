@@ -97,8 +97,8 @@ func TestPreflightRetentionRulesOnMinIO(t *testing.T) {
 		}
 	}
 	wantRec := map[string]rule{
-		"tmp-files":                      {id: "tmp-files", prefix: "tmp/", days: 3},
-		"old-versions":                   {id: "old-versions", prefix: "v/", noncurDay: 9},
+		"tmp-files":                       {id: "tmp-files", prefix: "tmp/", days: 3},
+		"old-versions":                    {id: "old-versions", prefix: "v/", noncurDay: 9},
 		"openreplay-expire-after-90-days": {id: "openreplay-expire-after-90-days", days: 90},
 	}
 	for k, v := range tagged {
@@ -155,4 +155,32 @@ func equalRules(a, b map[string]rule) bool {
 		}
 	}
 	return true
+}
+
+// A destination endpoint OpenReplay would take for its own MinIO blocks, saying why and
+// what to do. (The clients talk to the real server; only the configured endpoint differs.)
+func TestPreflightRefusesAMinioNamedEndpoint(t *testing.T) {
+	t.Parallel()
+	m := testenv.StartMinIO(t)
+	sourceBuckets(t, m)
+	c := client(t, m, root(m))
+	rep, err := preflight.Run(context.Background(), c, c, preflight.Options{
+		Endpoint: "https://minio.example.com", Region: "us-east-1", Buckets: pairs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	row, ok := rep.Row("endpoint for OpenReplay")
+	if !ok || !row.Blocking || !strings.Contains(row.Do, "in-cluster MinIO") || !strings.Contains(row.Do, "host name without \"minio\"") {
+		t.Fatalf("row %+v", row)
+	}
+	if !rep.Blocking() {
+		t.Error("preflight does not block")
+	}
+	rep, err = preflight.Run(context.Background(), c, c, preflight.Options{Endpoint: "https://s3.example.com", Region: "us-east-1", Buckets: pairs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := rep.Row("endpoint for OpenReplay"); ok {
+		t.Error("an endpoint without minio was refused")
+	}
 }
