@@ -146,9 +146,8 @@ func newAssetsOrigin(cfg *config.Config, oldBucket string) (string, error) {
 // oldAssetsOrigin is the ASSETS_ORIGIN recordings made before the switch hold, with
 // the public domain given as domainURL (scheme://host[:port]) when it is not "".
 //
-// Seam: pkg/openreplay is to export OpenReplay's own domainURL derivation (http with
-// ORSecureAccess: false, proxy ports, trailing slashes); until it does, the default is
-// AssetsOriginBefore's https://<domainName>.
+// Without domainURL it is AssetsOriginBefore's, derived as OpenReplay's chart does
+// (Storage.DomainURL: http with ORSecureAccess: false, proxy ports, trailing slashes).
 func oldAssetsOrigin(before *openreplay.Storage, domainURL string) string {
 	origin := before.AssetsOriginBefore()
 	if domainURL == "" || !assetsViaDomain(before) {
@@ -160,7 +159,7 @@ func oldAssetsOrigin(before *openreplay.Storage, domainURL string) string {
 // assetsViaDomain tells whether OpenReplay served the old assets under its own domain,
 // as its chart does while global.s3.endpoint contains "minio" and no assetsOrigin is set.
 func assetsViaDomain(before *openreplay.Storage) bool {
-	return before.AssetsOrigin == "" && strings.Contains(before.Endpoint, "minio")
+	return before.AssetsOrigin == "" && openreplay.TakenForBundledMinio(before.Endpoint)
 }
 
 // assetsCheck is the cutover's look at old asset URLs after the reinstall.

@@ -23,6 +23,7 @@ type cutoverCmd struct {
 	common         common
 	reinstall      string
 	existingSecret string
+	disableMinio   bool
 	dryRun         bool
 	rollback       bool
 	// Old asset URLs, checked after the reinstall (see assetsCheck).
@@ -39,7 +40,8 @@ func (c *cutoverCmd) Flags(fs *flag.FlagSet) {
 	c.common.register(fs)
 	fs.StringVar(&c.reinstall, "reinstall", "", "`command` that makes OpenReplay read vars.yaml again, run with sh -c, e.g. '"+
 		cutover.ReinstallInstalled+"' or '"+cutover.ReinstallGuide+"'")
-	fs.StringVar(&c.existingSecret, "existing-secret", "", "set global.s3.existingSecret to this Kubernetes Secret `name` (keys access-key, secret-key) instead of writing the destination key into vars.yaml")
+	fs.StringVar(&c.existingSecret, "existing-secret", "", "set global.s3.existingSecret to this Kubernetes Secret `name` (keys access-key, secret-key) instead of writing the destination key into vars.yaml; global.s3.accessKey and secretKey become empty")
+	fs.BoolVar(&c.disableMinio, "disable-minio", false, "also set minio.enabled: false, so OpenReplay's migration job stops running its MinIO bucket script against the destination")
 	fs.BoolVar(&c.dryRun, "dry-run", false, "print the plan and the vars.yaml diff; change nothing")
 	fs.StringVar(&c.domainURL, "domain-url", "", "OpenReplay's public `URL` (scheme://host[:port]) through which old recordings load assets, checked after the reinstall (default: from vars.yaml's domainName)")
 	fs.BoolVar(&c.requireAssetsRoute, "require-assets-route", false, "roll back unless old asset URLs (<domain-url>/sessions-assets/...) answer with their assets after the reinstall")
@@ -72,6 +74,9 @@ func (c *cutoverCmd) Run(ctx context.Context, env *Env) int {
 	}
 	if p.cfg.Destination.SessionToken != "" && c.existingSecret == "" {
 		return fail(env.Stderr, "cutover", usageError{errors.New("the destination key is temporary (it has a session token) and would expire inside OpenReplay: give a long-lived key, or --existing-secret NAME")})
+	}
+	if err := openreplay.CheckDestinationEndpoint(p.cfg.Destination.Endpoint); err != nil && !c.rollback {
+		return fail(env.Stderr, "cutover", usageError{err})
 	}
 	st, err := cutover.LoadState(p.cfg.StateDir)
 	if err != nil {
@@ -132,6 +137,7 @@ func (c *cutoverCmd) destination(cfg *config.Config, before *openreplay.Storage,
 		Region:         cfg.Destination.Region,
 		ExistingSecret: c.existingSecret,
 		Buckets:        map[string]string{},
+		DisableMinio:   c.disableMinio,
 	}
 	if c.existingSecret == "" {
 		d.AccessKey, d.SecretKey = cfg.Destination.AccessKey.Value(), cfg.Destination.SecretKey.Value()
@@ -303,6 +309,11 @@ func (c *cutoverCmd) plan(env *Env, co *cutover.Cutover, before *openreplay.Stor
 	if pl.Diff != "" {
 		fmt.Fprintf(w, "vars.yaml %s after the edit (keys redacted):\n%s", co.VarsPath, pl.Diff)
 	}
+	if pl.After != nil {
+		for _, n := range cutover.MinioNotes(pl.After) {
+			fmt.Fprintln(w, n)
+		}
+	}
 	return ExitOK
 }
 
@@ -313,12 +324,20 @@ func printCutoverReport(w io.Writer, res *cutover.Result, stateDir, domainURL st
 		fmt.Fprintf(w, "cutover: already done at %s: %s names the destination; nothing to do\n", st.Finished.Format(time.RFC3339), st.VarsPath)
 	} else {
 		fmt.Fprintf(w, "cutover: done. OpenReplay uses the destination since %s; the catch-up sync and verify passed.\n", st.SwitchedAt.Format(time.RFC3339))
-		fmt.Fprintf(w, "vars.yaml %s changed in global.s3 (backup: %s; keys redacted):\n%s", st.VarsPath, st.Backup, res.Diff)
+		where := "global.s3"
+		if res.Before.Minio.Enabled != res.After.Minio.Enabled {
+			where += " and minio.enabled"
+		}
+		fmt.Fprintf(w, "vars.yaml %s changed in %s (backup: %s; keys redacted):\n%s", st.VarsPath, where, st.Backup, res.Diff)
 	}
 	if saved := filepath.Join(stateDir, config.SourceCredentialsFile); cutoverFileExists(saved) {
 		fmt.Fprintf(w, "The source's settings are kept in %s: later runs with --openreplay-vars read the source from there.\n", saved)
 	}
 	cutoverAssetsNote(w, res.Before, res.After, domainURL)
+	for _, n := range cutover.MinioNotes(res.After) {
+		fmt.Fprintln(w, n)
+	}
+	fmt.Fprintln(w, cutover.RetentionNote)
 }
 
 func cutoverFileExists(p string) bool { _, err := os.Stat(p); return err == nil }

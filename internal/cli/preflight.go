@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"slices"
 
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/config"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/openreplay"
@@ -14,8 +15,10 @@ import (
 // preflightCmd is `migrator preflight`: what OpenReplay's external-storage guide asks an
 // operator to do to the destination, done or checked, with a table of what is left.
 type preflightCmd struct {
-	common common
-	dryRun bool
+	common      common
+	dryRun      bool
+	retention   bool
+	expireAfter int
 }
 
 func (c *preflightCmd) Summary() string {
@@ -25,11 +28,19 @@ func (c *preflightCmd) Summary() string {
 func (c *preflightCmd) Flags(fs *flag.FlagSet) {
 	c.common.register(fs)
 	fs.BoolVar(&c.dryRun, "dry-run", false, "change nothing (no bucket, CORS rule, policy or probe object): say what would be done")
+	fs.BoolVar(&c.retention, "retention", false, "add lifecycle rules to each destination bucket that remove what OpenReplay tags for deletion (to_delete_in_days=N), keeping the rules there")
+	fs.IntVar(&c.expireAfter, "expire-after", 0, "with --retention: also expire every recording `DAYS` after it reached the destination (what `openreplay -c DAYS` did on MinIO)")
 }
 
 func (c *preflightCmd) Run(ctx context.Context, env *Env) int {
 	// Not common.open: its bucket probe fails on the missing destination buckets that
 	// preflight is here to create.
+	switch {
+	case c.expireAfter < 0:
+		return fail(env.Stderr, "preflight", usageError{errors.New("--expire-after DAYS must be a positive number of days")})
+	case c.expireAfter > 0 && !c.retention:
+		return fail(env.Stderr, "preflight", usageError{errors.New("--expire-after goes with --retention: add --retention")})
+	}
 	p, err := c.common.build(env)
 	if err != nil {
 		return fail(env.Stderr, "preflight", err)
@@ -45,7 +56,7 @@ func (c *preflightCmd) Run(ctx context.Context, env *Env) int {
 	if err != nil {
 		return fail(env.Stderr, "preflight", usageError{err})
 	}
-	assets := assetsSourceBucket(p.cfg, c.common.varsPath)
+	assets := sourceBucket(p.cfg, c.common.varsPath, "assetsBucket", "sessions-assets")
 	var buckets []preflight.Bucket
 	for _, pr := range p.cfg.Pairs() {
 		buckets = append(buckets, preflight.Bucket{Source: pr.Source, Dest: pr.Dest, Assets: pr.Source == assets})
@@ -57,6 +68,7 @@ func (c *preflightCmd) Run(ctx context.Context, env *Env) int {
 		Buckets:     buckets,
 		StateBucket: stateBucket,
 		DryRun:      c.dryRun,
+		Retention:   c.retentionOptions(p.cfg),
 	})
 	var se *preflight.SideError
 	if errors.As(err, &se) {
@@ -92,10 +104,30 @@ func adminClient(side string, e config.Endpoint) (*s3.Client, error) {
 	return cl, nil
 }
 
-// assetsSourceBucket is the source bucket OpenReplay serves assets from: global.s3's
-// assetsBucket (as cutover kept it, or as vars.yaml says), sessions-assets by default.
-func assetsSourceBucket(cfg *config.Config, varsPath string) string {
-	const key, byDefault = "assetsBucket", "sessions-assets"
+// retentionOptions: the rules for OpenReplay's to_delete_in_days values (its defaults,
+// and SCH_DELETE_DAYS where vars.yaml sets it for chalice) and the recordings bucket.
+func (c *preflightCmd) retentionOptions(cfg *config.Config) preflight.Retention {
+	r := preflight.Retention{Enabled: c.retention, ExpireAfterDays: c.expireAfter, DeleteDays: preflight.DefaultDeleteDays}
+	if !c.retention {
+		return r
+	}
+	if c.common.varsPath != "" {
+		if st, err := openreplay.ReadStorage(c.common.varsPath); err == nil && st.DeleteDays > 0 {
+			r.DeleteDays = append(slices.Clone(r.DeleteDays), st.DeleteDays)
+		}
+	}
+	rec := sourceBucket(cfg, c.common.varsPath, "recordingsBucket", "mobs")
+	for _, pr := range cfg.Pairs() {
+		if pr.Source == rec {
+			r.RecordingsBucket = pr.Dest
+		}
+	}
+	return r
+}
+
+// sourceBucket is the source bucket global.s3 names under key (as cutover kept it, or
+// as vars.yaml says), byDefault (OpenReplay's default name) otherwise.
+func sourceBucket(cfg *config.Config, varsPath, key, byDefault string) string {
 	if varsPath == "" {
 		return byDefault
 	}

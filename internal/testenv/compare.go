@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 )
@@ -19,7 +20,13 @@ type ObjectState struct {
 	ETag, MD5                                               string
 	ContentType, ContentEncoding, CacheControl, Disposition string
 	Meta, Tags                                              map[string]string
+	LastModified                                            time.Time
 }
+
+// sourceLastModified is the user metadata key the migrator's copies carry their source
+// object's Last-Modified under (spelled out here, not imported: these checks share no
+// code with the migrator).
+const sourceLastModified = "openreplay-migrator-source-last-modified"
 
 // Snapshot reads every object of bucket in full, with its headers, metadata and tags,
 // using its own client: it shares no code with the migrator.
@@ -58,7 +65,7 @@ func (m *MinIO) Snapshot(bucket string) map[string]ObjectState {
 			Size: n, ETag: strings.Trim(st.ETag, `"`), MD5: fmt.Sprintf("%x", h.Sum(nil)),
 			ContentType: st.ContentType, ContentEncoding: st.Metadata.Get("Content-Encoding"),
 			CacheControl: st.Metadata.Get("Cache-Control"), Disposition: st.Metadata.Get("Content-Disposition"),
-			Meta: meta, Tags: tags.ToMap(),
+			Meta: meta, Tags: tags.ToMap(), LastModified: st.LastModified,
 		}
 	}
 	return out
@@ -79,8 +86,8 @@ func AssertSame(t testing.TB, src *MinIO, srcBucket string, dst *MinIO, dstBucke
 		if !sameETag {
 			sa.ETag, sb.ETag = "", ""
 		}
-		if !equalState(sa, sb) {
-			problems = append(problems, fmt.Sprintf("differs %q:\n  source      %+v\n  destination %+v", k, sa, sb))
+		if p := CopyProblem(sa, sb); p != "" {
+			problems = append(problems, fmt.Sprintf("differs %q: %s", k, p))
 		}
 	}
 	for k := range b {
@@ -98,6 +105,39 @@ func AssertSame(t testing.TB, src *MinIO, srcBucket string, dst *MinIO, dstBucke
 	if len(a) == 0 {
 		t.Fatalf("%s/%s is empty: nothing was compared", src, srcBucket)
 	}
+}
+
+// CopyProblem says how dst is not a faithful copy of src ("" when it is): bytes,
+// headers, user metadata and tags equal, plus the source's Last-Modified recorded.
+func CopyProblem(src, dst ObjectState) string {
+	if p := checkSourceAge(&src, &dst); p != "" {
+		return p
+	}
+	if !equalState(src, dst) {
+		return fmt.Sprintf("\n  source      %+v\n  destination %+v", src, dst)
+	}
+	return ""
+}
+
+// checkSourceAge says what is wrong with the copy's record of the source's
+// Last-Modified, and takes it (and the dates) out of both for the rest of the comparison.
+func checkSourceAge(src, dst *ObjectState) string {
+	want, ok := src.Meta[sourceLastModified]
+	if !ok {
+		want = src.LastModified.UTC().Format(time.RFC3339)
+	}
+	got, has := dst.Meta[sourceLastModified]
+	src.Meta, dst.Meta = maps.Clone(src.Meta), maps.Clone(dst.Meta)
+	delete(src.Meta, sourceLastModified)
+	delete(dst.Meta, sourceLastModified)
+	src.LastModified, dst.LastModified = time.Time{}, time.Time{}
+	switch {
+	case !has:
+		return "the copy does not carry its source Last-Modified (x-amz-meta-" + sourceLastModified + ")"
+	case got != want:
+		return fmt.Sprintf("the copy says its source was last modified %s; the source says %s", got, want)
+	}
+	return ""
 }
 
 func equalState(a, b ObjectState) bool {

@@ -250,10 +250,12 @@ func (c *objectCopier) abort(key, id string) {
 	}
 }
 
-// header is what the object carries besides its bytes; tags cost a request, so they
-// are fetched only when the GET said there are some and did not bring them all.
+// header is what the object carries besides its bytes, plus its source Last-Modified
+// (age-based clean-up at the destination can be exact only with it); tags cost a
+// request, so they are fetched only when the GET said there are some and did not
+// bring them all.
 func (c *objectCopier) header(ctx context.Context, m store.ObjectMeta) (store.Header, error) {
-	h := m.Header
+	h := store.WithSourceLastModified(m.Header, m.LastModified)
 	if m.TagCount > 0 && len(h.Tags) != m.TagCount {
 		t, err := c.src.Tags(ctx, c.srcBkt, m.Key)
 		if err != nil {

@@ -242,7 +242,7 @@ func (c *Cutover) editOf(path string, before []byte) ([]byte, error) {
 	if bytes.Equal(before, after) {
 		return nil, fmt.Errorf("%s already names the destination in global.s3: nothing to switch", path)
 	}
-	if err := onlyS3Changed(before, after); err != nil {
+	if err := onlyS3Changed(before, after, c.Dest.DisableMinio); err != nil {
 		return nil, err
 	}
 	return after, nil
@@ -280,7 +280,7 @@ func (c *Cutover) write(st *State) error {
 		err = errors.New("it does not read back as written")
 	}
 	if err == nil {
-		err = onlyS3Changed(before, got)
+		err = onlyS3Changed(before, got, c.Dest.DisableMinio)
 	}
 	if err != nil {
 		return &rollbackError{fmt.Errorf("check the edited %s: %w", st.VarsPath, err)}
@@ -442,6 +442,7 @@ type Plan struct {
 	State *State // nil: no cutover has started
 	Diff  string // vars.yaml now and after the edit
 	Steps []string
+	After *openreplay.Storage // global.s3 and minio.enabled as the edit leaves them
 }
 
 // Plan reads the saved progress and vars.yaml and says what Run would do.
@@ -479,6 +480,9 @@ func (c *Cutover) Plan() (*Plan, error) {
 		return nil, err
 	}
 	p.Diff = Diff(before, after)
+	if p.After, err = openreplay.ParseStorage(after); err != nil {
+		return nil, fmt.Errorf("the edited vars.yaml: %w", err)
+	}
 	all := []struct {
 		done Step
 		what string
@@ -540,27 +544,40 @@ func writeAtomic(path string, data []byte, mode os.FileMode) error {
 	return os.Chmod(path, mode)
 }
 
-// onlyS3Changed decodes both files and compares everything but global.s3: an edit that
-// changed anything else is refused, whatever the editor believed it did.
-func onlyS3Changed(before, after []byte) error {
-	a, err := withoutS3(before)
+// onlyS3Changed decodes both files and compares everything but global.s3 (and
+// minio.enabled, when the edit disables MinIO): an edit that changed anything else is
+// refused, whatever the editor believed it did.
+func onlyS3Changed(before, after []byte, minioEnabled bool) error {
+	a, err := withoutS3(before, minioEnabled)
 	if err != nil {
 		return fmt.Errorf("vars.yaml before the edit: %w", err)
 	}
-	b, err := withoutS3(after)
+	b, err := withoutS3(after, minioEnabled)
 	if err != nil {
 		return fmt.Errorf("the edited vars.yaml does not parse: %w", err)
 	}
 	if !reflect.DeepEqual(a, b) {
+		if minioEnabled {
+			return errors.New("the edited vars.yaml differs outside global.s3 and minio.enabled; refusing it")
+		}
 		return errors.New("the edited vars.yaml differs outside global.s3; refusing it")
 	}
 	return nil
 }
 
-func withoutS3(data []byte) (map[string]any, error) {
+func withoutS3(data []byte, minioEnabled bool) (map[string]any, error) {
 	var doc map[string]any
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, err
+	}
+	if m, ok := doc["minio"].(map[string]any); ok && minioEnabled {
+		cp := make(map[string]any, len(m))
+		for k, v := range m {
+			if k != "enabled" {
+				cp[k] = v
+			}
+		}
+		doc["minio"] = cp
 	}
 	if g, ok := doc["global"].(map[string]any); ok {
 		// A shallow copy: aliases may share the global map with other places.

@@ -349,14 +349,14 @@ func TestCutoverPlanTouchesNothing(t *testing.T) {
 func TestCutoverRefusesAnEditOutsideS3(t *testing.T) {
 	before := []byte(varsFixture)
 	after := bytes.Replace(before, []byte(`"postgresql.db.svc.cluster.local"`), []byte(`"elsewhere"`), 1)
-	if err := onlyS3Changed(before, after); err == nil {
+	if err := onlyS3Changed(before, after, false); err == nil {
 		t.Fatal("an edit of postgresql passed")
 	}
 	after = bytes.Replace(before, []byte(`region: "us-east-1"`), []byte(`region: "eu-west-1"`), 1)
-	if err := onlyS3Changed(before, after); err != nil {
+	if err := onlyS3Changed(before, after, false); err != nil {
 		t.Fatal(err)
 	}
-	if err := onlyS3Changed(before, []byte("global: [unclosed")); err == nil {
+	if err := onlyS3Changed(before, []byte("global: [unclosed"), false); err == nil {
 		t.Fatal("a broken file passed")
 	}
 }

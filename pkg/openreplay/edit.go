@@ -14,9 +14,14 @@ import (
 // Destination is what cutover writes into global.s3.
 type Destination struct {
 	Endpoint, Region     string
-	AccessKey, SecretKey string            // written as plain values unless ExistingSecret is set
-	ExistingSecret       string            // when set: global.s3.existingSecret = it, and accessKey/secretKey are left as they are
-	Buckets              map[string]string // global.s3 key (e.g. "recordingsBucket") -> new bucket name
+	AccessKey, SecretKey string // written as plain values unless ExistingSecret is set
+	// ExistingSecret, when set, becomes global.s3.existingSecret, and accessKey and
+	// secretKey (where present) become "": see blankedWithSecret.
+	ExistingSecret string
+	Buckets        map[string]string // global.s3 key (e.g. "recordingsBucket") -> new bucket name
+	// DisableMinio sets minio.enabled to false in the same edit: the one change
+	// outside global.s3 (see switches.go).
+	DisableMinio bool
 }
 
 var bucketKeyShape = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*Bucket$`)
@@ -68,6 +73,14 @@ func sortedKeys(m map[string]string) []string {
 // setting is one global.s3 key EditStorage makes hold value.
 type setting struct{ key, value string }
 
+// blankedWithSecret are the keys an existingSecret edit empties. OpenReplay's services
+// take their key from the Secret then, but `openreplay -c`, Secret openreplay-secrets
+// (MINIO_ACCESS_KEY) and EE's vault-s3-upload job read these two as literal values:
+// left as aliases they would hand MinIO's own key to the new endpoint. A reference to
+// the Secret is no use there (they would send its name as the key), so they are
+// emptied: those few jobs then fail plainly instead of using the wrong key.
+var blankedWithSecret = []string{"accessKey", "secretKey"}
+
 // settings lists what d writes, in the order new keys are added. Without
 // ExistingSecret, an existing existingSecret is blanked: services would
 // otherwise keep reading the old Secret and ignore the keys just written.
@@ -77,7 +90,13 @@ func (d Destination) settings(sec *s3Section) []setting {
 		out = append(out, setting{k, d.Buckets[k]})
 	}
 	if d.ExistingSecret != "" {
-		return append(out, setting{"existingSecret", d.ExistingSecret})
+		out = append(out, setting{"existingSecret", d.ExistingSecret})
+		for _, k := range blankedWithSecret {
+			if k, _ := sec.entry(k); k != nil {
+				out = append(out, setting{k.Value, ""})
+			}
+		}
+		return out
 	}
 	out = append(out, setting{"accessKey", d.AccessKey}, setting{"secretKey", d.SecretKey})
 	if k, _ := sec.entry("existingSecret"); k != nil {
@@ -111,6 +130,15 @@ func EditStorage(data []byte, d Destination) ([]byte, error) {
 	for i, w := range d.settings(sec) {
 		touched[w.key] = true
 		sp, changed, err := ed.set(w, i)
+		if err != nil {
+			return nil, err
+		}
+		if changed {
+			splices = append(splices, sp)
+		}
+	}
+	if d.DisableMinio {
+		sp, changed, err := ed.disableMinio(doc, len(splices)+1)
 		if err != nil {
 			return nil, err
 		}

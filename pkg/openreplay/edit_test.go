@@ -142,14 +142,19 @@ func TestEditStorageAliases(t *testing.T) {
 	}
 }
 
-// With ExistingSecret the key lines are not touched, aliases included.
-func TestEditStorageExistingSecretKeepsKeys(t *testing.T) {
+// With ExistingSecret the aliases of MinIO's key in global.s3 are emptied (jobs that
+// read them literally must not get MinIO's key for the new endpoint); the anchors,
+// MinIO's own credential, stay as they were.
+func TestEditStorageExistingSecretEmptiesKeys(t *testing.T) {
 	in := readFixture(t, "vars-installed.yaml")
 	out, err := EditStorage(in, secretDest)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range []string{"    accessKey: *accessKey\n    secretKey: *secretKey\n    existingSecret: \"openreplay-gcs-keys\"\n"} {
+	for _, line := range []string{
+		"    accessKey: \"\"\n    secretKey: \"\"\n    existingSecret: \"openreplay-gcs-keys\"\n",
+		"      accessKey: &accessKey \"Xq7RmfTz1LbK9wPzA0cE\"\n      secretKey: &secretKey \"Hn4sVg8JtQ2yWc6pLk0R\"\n",
+	} {
 		if !bytes.Contains(out, []byte(line)) {
 			t.Errorf("output lacks %q:\n%s", line, out)
 		}
@@ -158,8 +163,11 @@ func TestEditStorageExistingSecretKeepsKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.AccessKey != "Xq7RmfTz1LbK9wPzA0cE" {
-		t.Error("accessKey no longer follows MinIO's anchor")
+	if got.AccessKey != "" || got.SecretKey != "" {
+		t.Error("global.s3 still reads a key with existingSecret set")
+	}
+	if v := lookupPath(t, out, "minio", "global", "minio", "accessKey"); v != "Xq7RmfTz1LbK9wPzA0cE" {
+		t.Errorf("MinIO's own accessKey became %v", v)
 	}
 }
 
@@ -197,7 +205,7 @@ func TestEditStorageCases(t *testing.T) {
 			name: "missing keys are added beside their kin",
 			in:   "global:\n  s3:\n    region: us-east-1\n    endpoint: http://minio:9000\n    recordingsBucket: mobs\n    # keys\n    accessKey: a\n    secretKey: b\n  domainName: x\n",
 			dest: Destination{Region: "us-east-1", Endpoint: "http://minio:9000", ExistingSecret: "keys", Buckets: map[string]string{"spotsBucket": "spots2", "assetsBucket": "assets2"}},
-			want: "global:\n  s3:\n    region: us-east-1\n    endpoint: http://minio:9000\n    recordingsBucket: mobs\n    assetsBucket: \"assets2\"\n    spotsBucket: \"spots2\"\n    # keys\n    accessKey: a\n    secretKey: b\n    existingSecret: \"keys\"\n  domainName: x\n",
+			want: "global:\n  s3:\n    region: us-east-1\n    endpoint: http://minio:9000\n    recordingsBucket: mobs\n    assetsBucket: \"assets2\"\n    spotsBucket: \"spots2\"\n    # keys\n    accessKey: \"\"\n    secretKey: \"\"\n    existingSecret: \"keys\"\n  domainName: x\n",
 		},
 		{
 			name: "missing region and endpoint go first",

@@ -24,6 +24,9 @@ type Storage struct {
 	Buckets      []Bucket
 	AssetsOrigin string // global.assetsOrigin, may be empty
 	DomainName   string // global.domainName
+	Access       PublicAccess
+	Minio        BundledMinio // minio.enabled
+	DeleteDays   int          // chalice.env.SCH_DELETE_DAYS, 0 when not set
 }
 
 // Bucket returns the bucket name stored under key (e.g. "assetsBucket"), or "".
@@ -145,6 +148,11 @@ func readSection(sec *s3Section) (*Storage, error) {
 		if *f.dst, err = text(k, v, "global."+f.key); err != nil {
 			return nil, err
 		}
+	}
+	s.Minio = readMinio(sec.root)
+	s.DeleteDays = readDeleteDays(sec.root)
+	if err := readAccess(sec.global, s); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

@@ -27,6 +27,7 @@ func TestParseStorageFixtures(t *testing.T) {
 					{"assistRecordsBucket", "records"}, {"vaultBucket", "vault-data"},
 				},
 				DomainName: "openreplay.example.org",
+				Minio:      BundledMinio{Declared: true, Enabled: true},
 			},
 		},
 		{
@@ -42,6 +43,7 @@ func TestParseStorageFixtures(t *testing.T) {
 					{"quickwitBucket", "quickwit"},
 				},
 				DomainName: "replay.example.com",
+				Minio:      BundledMinio{Declared: true, Enabled: true},
 			},
 		},
 	}
@@ -50,6 +52,9 @@ func TestParseStorageFixtures(t *testing.T) {
 			got, err := ReadStorage(filepath.Join("testdata", tt.file))
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tt.want.Access == (PublicAccess{}) {
+				tt.want.Access = chartAccess
 			}
 			if !reflect.DeepEqual(*got, tt.want) {
 				t.Errorf("got  %+v\nwant %+v", *got, tt.want)
@@ -100,6 +105,9 @@ func TestParseStorageCases(t *testing.T) {
 			got, err := ParseStorage([]byte(tt.yaml))
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tt.want.Access == (PublicAccess{}) {
+				tt.want.Access = chartAccess
 			}
 			if !reflect.DeepEqual(*got, tt.want) {
 				t.Errorf("got  %+v\nwant %+v", *got, tt.want)
@@ -205,8 +213,13 @@ func TestParseStorageRealInstalled(t *testing.T) {
 			{"assetsBucket", "sessions-assets"}, {"recordingsBucket", "mobs"}, {"sourcemapsBucket", "sourcemaps"},
 			{"spotsBucket", "spots"}, {"assistRecordsBucket", "records"}, {"vaultBucket", "vault-data"},
 		},
+		Access: chartAccess,
+		Minio:  BundledMinio{Declared: true, Enabled: true},
 	}
 	if !reflect.DeepEqual(*got, want) {
 		t.Errorf("got  %+v\nwant %+v", *got, want)
 	}
 }
+
+// chartAccess is what a file that does not say otherwise reads as: the chart's defaults.
+var chartAccess = PublicAccess{Secure: true, HTTPPort: "80", HTTPSPort: "443"}

@@ -32,6 +32,8 @@ func verifyEdit(before, after []byte, d Destination, touched map[string]bool) er
 	}
 	if d.ExistingSecret == "" {
 		checks = append(checks, check{"accessKey", got.AccessKey == d.AccessKey}, check{"secretKey", got.SecretKey == d.SecretKey})
+	} else {
+		checks = append(checks, check{"accessKey", got.AccessKey == ""}, check{"secretKey", got.SecretKey == ""})
 	}
 	for _, c := range checks {
 		if !c.ok {
@@ -43,11 +45,16 @@ func verifyEdit(before, after []byte, d Destination, touched map[string]bool) er
 			return fmt.Errorf("global.s3.%s would not read back as requested", k)
 		}
 	}
-	was, err := decodeUntouched(before, touched)
+	if d.DisableMinio {
+		if got.Minio.Enabled || !got.Minio.Declared {
+			return errors.New("minio.enabled would not read back as false")
+		}
+	}
+	was, err := decodeUntouched(before, touched, d.DisableMinio)
 	if err != nil {
 		return fmt.Errorf("cannot check the result, vars.yaml does not decode: %w", err)
 	}
-	is, err := decodeUntouched(after, touched)
+	is, err := decodeUntouched(after, touched, d.DisableMinio)
 	if err != nil {
 		return fmt.Errorf("the result does not decode: %w", err)
 	}
@@ -57,13 +64,16 @@ func verifyEdit(before, after []byte, d Destination, touched map[string]bool) er
 	return nil
 }
 
-// decodeUntouched decodes the whole document with the edited global.s3 keys
-// removed, so comparing two of them covers everything else in the file,
-// including the global.s3 keys the edit leaves alone.
-func decodeUntouched(data []byte, touched map[string]bool) (any, error) {
+// decodeUntouched decodes the whole document with the edited global.s3 keys (and
+// minio.enabled, when the edit sets it) removed, so comparing two of them covers
+// everything else in the file, including the global.s3 keys the edit leaves alone.
+func decodeUntouched(data []byte, touched map[string]bool, minioEnabled bool) (any, error) {
 	doc, sec, err := parseS3(data)
 	if err != nil {
 		return nil, err
+	}
+	if minioEnabled {
+		dropMinioEnabled(sec.root)
 	}
 	var kept []*yaml.Node
 	for _, p := range sec.pairs() {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/openreplay"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/retry"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/s3"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
@@ -47,6 +48,9 @@ type Admin interface {
 	BucketLocation(ctx context.Context, bucket string) (string, error)
 	// BucketLifecycle returns the bucket's lifecycle rules; none is not an error.
 	BucketLifecycle(ctx context.Context, bucket string) ([]s3.LifecycleRule, error)
+	// MergeLifecycle adds rules to the bucket's lifecycle, keeping the rules there
+	// except those replace returns true for.
+	MergeLifecycle(ctx context.Context, bucket string, rules []s3.LifecycleRule, replace func(s3.LifecycleRule) bool) error
 	// PutTags replaces an object's tags.
 	PutTags(ctx context.Context, bucket, key string, tags map[string]string) error
 	// ObjectACL reads an object's ACL.
@@ -84,6 +88,8 @@ type Options struct {
 	StateBucket string
 	// DryRun changes nothing: no bucket, CORS rule, policy or probe object is written.
 	DryRun bool
+	// Retention adds the lifecycle rules that carry OpenReplay's deletions over.
+	Retention Retention
 }
 
 // SideError stops preflight: a key the service does not accept, or a service that does
@@ -143,6 +149,7 @@ func Run(ctx context.Context, dst Admin, src Source, o Options) (*Report, error)
 	c := &checker{dst: dst, src: src, o: o, rep: &Report{DryRun: o.DryRun},
 		probes: map[string][]outcome{}, destLCs: map[string][]s3.LifecycleRule{}}
 	c.endpoint()
+	var existing []string
 	for _, b := range dedupe(o.Buckets) {
 		exists, err := c.bucket(ctx, b)
 		if err != nil {
@@ -151,6 +158,7 @@ func Run(ctx context.Context, dst Admin, src Source, o Options) (*Report, error)
 		if !exists {
 			continue
 		}
+		existing = append(existing, b.Dest)
 		for _, step := range []func(context.Context, Bucket) error{c.region, c.cors, c.access, c.probe} {
 			if err := step(ctx, b); err != nil {
 				return c.rep, err
@@ -163,6 +171,11 @@ func Run(ctx context.Context, dst Admin, src Source, o Options) (*Report, error)
 		}
 	}
 	c.permissionRows(ctx)
+	if o.Retention.Enabled {
+		if err := c.retention(ctx, existing); err != nil {
+			return c.rep, err
+		}
+	}
 	for _, b := range o.Buckets {
 		if err := c.source(ctx, b); err != nil {
 			return c.rep, err
@@ -307,6 +320,9 @@ func (c *checker) endpoint() {
 			Do: "plain http: keys and recordings cross the network unencrypted; use an https endpoint"})
 	default:
 		c.add(Row{Check: "destination endpoint", Status: OK, Do: "https"})
+	}
+	if err := openreplay.CheckDestinationEndpoint(c.o.Endpoint); err != nil {
+		c.add(Row{Check: "endpoint for OpenReplay", Status: Missing, Blocking: true, Do: err.Error()})
 	}
 	if isGCS(u.Host) {
 		c.add(Row{Check: "object tagging", Status: Warn,

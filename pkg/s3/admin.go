@@ -121,45 +121,6 @@ func (c *Client) SetBucketPolicy(ctx context.Context, bucket, policy string) err
 	return nil
 }
 
-// BucketLifecycle returns the bucket's lifecycle rules; none is not an error.
-func (c *Client) BucketLifecycle(ctx context.Context, bucket string) ([]LifecycleRule, error) {
-	cfg, err := c.core.Client.GetBucketLifecycle(ctx, bucket)
-	if err != nil {
-		if minio.ToErrorResponse(err).Code == "NoSuchLifecycleConfiguration" {
-			return nil, nil
-		}
-		return nil, wrap("lifecycle", bucket, "", err)
-	}
-	var out []LifecycleRule
-	for _, r := range cfg.Rules {
-		lr := LifecycleRule{
-			ID:                  r.ID,
-			Enabled:             r.Status == "Enabled",
-			Prefix:              r.Prefix,
-			ExpireDays:          int(r.Expiration.Days),
-			AbortIncompleteDays: int(r.AbortIncompleteMultipartUpload.DaysAfterInitiation),
-		}
-		f := r.RuleFilter
-		if f.Prefix != "" {
-			lr.Prefix = f.Prefix
-		}
-		if f.And.Prefix != "" {
-			lr.Prefix = f.And.Prefix
-		}
-		for _, t := range append(f.And.Tags, f.Tag) {
-			if t.IsEmpty() {
-				continue
-			}
-			if lr.Tags == nil {
-				lr.Tags = map[string]string{}
-			}
-			lr.Tags[t.Key] = t.Value
-		}
-		out = append(out, lr)
-	}
-	return out, nil
-}
-
 // PutTags replaces the object's tags.
 func (c *Client) PutTags(ctx context.Context, bucket, key string, t map[string]string) error {
 	tt, err := tags.NewTags(t, true)

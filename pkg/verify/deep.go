@@ -73,6 +73,11 @@ func (d *deepChecker) describe(s store.Store, bucket, key string) (string, error
 		}
 	}
 	h := m.Header
+	// The copy adds the source's Last-Modified: no difference the user made.
+	if _, ok := h.UserMetadata[store.SourceLastModifiedMeta]; ok {
+		h.UserMetadata = maps.Clone(h.UserMetadata)
+		delete(h.UserMetadata, store.SourceLastModifiedMeta)
+	}
 	return fmt.Sprintf("type=%q encoding=%q cache=%q disposition=%q language=%q meta={%s} tags={%s}",
 		h.ContentType, h.ContentEncoding, h.CacheControl, h.ContentDisposition, h.ContentLanguage,
 		sorted(h.UserMetadata), sorted(tags)), nil
