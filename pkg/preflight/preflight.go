@@ -246,19 +246,16 @@ const (
 )
 
 func classify(err error) int {
-	var se *store.Error
-	switch {
-	case err == nil:
+	switch store.ClassOf(err) {
+	case store.ClassNone:
 		return answerOK
-	case errors.Is(err, store.ErrNotFound):
+	case store.ClassNotFound:
 		return answerNotFound
-	case !errors.As(err, &se):
-		return answerOther
-	case se.Code == "AccessDenied" || se.Code == "AllAccessDisabled" || se.Status == 403:
+	case store.ClassDenied, store.ClassCredentials:
 		return answerDenied
-	case se.Code == "NotImplemented" || se.Status == 501:
+	case store.ClassUnsupported:
 		return answerUnsupported
-	case se.Code == "NoSuchBucket":
+	case store.ClassNoBucket:
 		return answerNoBucket
 	}
 	return answerOther
@@ -277,11 +274,7 @@ func fatal(side, bucket string, err error) error {
 	if !errors.As(err, &se) {
 		return nil
 	}
-	switch se.Code {
-	case "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken", "InvalidClientTokenId":
-		return &SideError{Side: side, Bucket: bucket, Err: err}
-	}
-	if se.Status == 0 {
+	if store.ClassOf(err) == store.ClassCredentials || se.Status == 0 {
 		return &SideError{Side: side, Bucket: bucket, Err: err}
 	}
 	return nil
