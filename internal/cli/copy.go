@@ -7,8 +7,6 @@ import (
 	"sort"
 	"time"
 
-	"go.uber.org/zap"
-
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/copy"
 )
 
@@ -38,13 +36,15 @@ func (c *copyCmd) Run(ctx context.Context, env *Env) int {
 		return fail(env.Stderr, c.kind, err)
 	}
 	defer p.close()
-	var extra []copy.Observer
+	left := newLeftTally(p.pairs)
+	extra := []copy.Observer{left}
 	var bars *progressBars
 	if c.progress == "on" || (c.progress == "auto" && env.Terminal) {
 		bars = newProgressBars(env.Stderr, p.pairs)
 		extra = append(extra, bars)
 		p.log = newLoggerTo(c.common.logFormat, env, bars.writer())
 		p.quietProgress = true // the bars show it
+		bars.start()
 	}
 	start := time.Now()
 	results, err := p.runPass(ctx, c.kind, extra...)
@@ -59,11 +59,12 @@ func (c *copyCmd) Run(ctx context.Context, env *Env) int {
 	if err != nil {
 		return fail(env.Stderr, c.kind, err)
 	}
-	for _, r := range results {
-		if r.Interrupted {
-			p.log.Info("stopped; the checkpoint is written and the next run resumes", zap.String("bucket", r.Source))
-			return ExitOK
-		}
+	if interrupted(ctx, results, len(p.pairs)) {
+		// Stopped by SIGTERM or Ctrl-C: the summary above is of a partial run.
+		msg := left.interrupted(results)
+		fmt.Fprintln(env.Stdout, msg)
+		p.log.Warn(msg)
+		return ExitInterrupted
 	}
 	if !ok {
 		return ExitFailed
@@ -91,6 +92,11 @@ func printCopyReport(env *Env, results []copy.Result, took time.Duration) {
 		}
 	}
 	secs := took.Seconds()
+	if objs == 0 {
+		// No rate: nothing was transferred, and skipped objects are not a speed.
+		fmt.Fprintf(env.Stdout, "total: 0 objects copied in %.1fs\n", secs)
+		return
+	}
 	fmt.Fprintf(env.Stdout, "total: %d objects, %s in %.1fs (%.0f objects/s, %.1f MiB/s)\n",
 		objs, human(bytes), secs, float64(objs)/secs, float64(bytes)/secs/(1<<20))
 }
