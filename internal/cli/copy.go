@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -55,7 +56,7 @@ func (c *copyCmd) Run(ctx context.Context, env *Env) int {
 	for _, r := range results {
 		ok = ok && r.OK()
 	}
-	printCopyReport(env, results, time.Since(start))
+	printCopyReport(env, results, time.Since(start), &c.common)
 	if err != nil {
 		return fail(env.Stderr, c.kind, err)
 	}
@@ -72,7 +73,9 @@ func (c *copyCmd) Run(ctx context.Context, env *Env) int {
 	return ExitOK
 }
 
-func printCopyReport(env *Env, results []copy.Result, took time.Duration) {
+// printCopyReport prints each pair's outcome, the failed keys, and the conflicts with
+// the commands that resolve them (flags as in the command line of c).
+func printCopyReport(env *Env, results []copy.Result, took time.Duration, c *common) {
 	var objs, bytes int64
 	for _, r := range results {
 		fmt.Fprintf(env.Stdout, "%s -> %s: %d copied (%s), %d already there, %d failed, %d conflicts\n",
@@ -89,6 +92,11 @@ func printCopyReport(env *Env, results []copy.Result, took time.Duration) {
 		}
 		for _, k := range r.Conflicts {
 			fmt.Fprintf(env.Stdout, "  conflict %q: the destination holds a newer, different object; left alone\n", k)
+		}
+		if len(r.Conflicts) > 0 {
+			keys := slices.Sorted(slices.Values(r.Conflicts))
+			fmt.Fprintf(env.Stdout, "  to keep the destination's objects (later syncs stop reporting them):\n    %s\n", c.resolveHint(r.Source, "destination", keys))
+			fmt.Fprintf(env.Stdout, "  or to copy the source's over them:\n    %s\n", c.resolveHint(r.Source, "source", keys))
 		}
 	}
 	secs := took.Seconds()

@@ -179,6 +179,8 @@ type pairRun struct {
 	name string
 	mark *watermark
 	tags *checkpoint.ETagMap
+	// resolved are the conflicts the operator resolved, as the pass began.
+	resolved *checkpoint.Resolutions
 
 	// stop ends the pass early with a StopError: no more objects are started.
 	stop context.CancelCauseFunc
@@ -218,12 +220,22 @@ func (e *Engine) runPair(ctx context.Context, p Pair, jobs chan<- job, listed ch
 		return Result{Pair: p}, err
 	}
 	defer tags.Close()
+	resolved, err := e.Checkpoints.LoadResolutions(ctx, CheckpointName(p, Shard{}))
+	if errors.Is(err, checkpoint.ErrCorrupt) {
+		// Unreadable: every conflict is reported again, which loses nothing.
+		o.Log.Warn("resolved conflicts unreadable (the error names the file); conflicts are reported again until resolved anew",
+			zap.String("bucket", p.Source), zap.Error(err))
+		resolved, err = nil, nil
+	}
+	if err != nil {
+		return Result{Pair: p}, err
+	}
 	state.Source, state.Dest, state.Shard = p.Source, p.Dest, o.Shard.String()
 	if state.PassStarted.IsZero() {
 		state.Watermark = ""
 		state.PassStarted = time.Now().UTC()
 	}
-	r := &pairRun{e: e, o: o, pair: p, name: name, state: state, tags: tags,
+	r := &pairRun{e: e, o: o, pair: p, name: name, state: state, tags: tags, resolved: resolved,
 		mark: newWatermark(state.Watermark, 64*o.Workers+1024),
 		res:  Result{Pair: p, Failed: map[string]string{}}}
 	if err := r.abortLeftovers(ctx); err != nil {
@@ -392,7 +404,11 @@ func (r *pairRun) list(ctx context.Context, jobs chan<- job) error {
 			r.record(a.Src.Key, Skipped, a.Src.Size, nil)
 		case ActConflict:
 			r.mark.skip(a.Src.Key)
-			r.o.Log.Warn("conflict: the destination holds a newer, different object; left alone",
+			if r.resolved.Accepts(a.Src.Key, a.Src, a.Dst) {
+				r.record(a.Src.Key, Skipped, a.Src.Size, nil) // the operator kept this destination object
+				break
+			}
+			r.o.Log.Warn("conflict: the destination holds a newer, different object; left alone until `migrator resolve` says which to keep",
 				zap.String("bucket", r.pair.Dest), zap.String("key", a.Src.Key))
 			r.record(a.Src.Key, Conflict, a.Src.Size, nil)
 		case ActCopy:
@@ -542,10 +558,10 @@ func (r *pairRun) retryFailed(ctx context.Context) {
 			dstp = &dst.Object
 		}
 		src.Key = k
-		switch a := Decide(src.Object, dstp, r.same); a.Kind {
-		case ActSkip:
+		switch a := Decide(src.Object, dstp, r.same); {
+		case a.Kind == ActSkip, a.Kind == ActConflict && r.resolved.Accepts(k, a.Src, a.Dst):
 			r.record(k, Skipped, src.Size, nil)
-		case ActConflict:
+		case a.Kind == ActConflict:
 			r.record(k, Conflict, src.Size, nil)
 		default:
 			c, err := r.copyOne(ctx, src.Object)
