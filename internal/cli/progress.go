@@ -3,9 +3,12 @@ package cli
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/term"
 
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/copy"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
@@ -20,6 +23,9 @@ type progressBars struct {
 	out   io.Writer
 	now   func() time.Time
 	every time.Duration
+	// columns is the terminal's width (0: unknown): a longer line would wrap, and the
+	// redraw, which moves up one row per bar, would leave pieces of it behind.
+	columns func() int
 
 	mu    sync.Mutex
 	order []string
@@ -53,7 +59,17 @@ type sample struct {
 const etaWindow = 30 * time.Second
 
 func newProgressBars(w io.Writer, pairs []copy.Pair) *progressBars {
-	pb := &progressBars{out: w, now: time.Now, every: 200 * time.Millisecond, bars: map[string]*bucketBar{}}
+	pb := &progressBars{out: w, now: time.Now, every: 200 * time.Millisecond, bars: map[string]*bucketBar{},
+		columns: func() int { return 0 }}
+	if f, ok := w.(*os.File); ok {
+		pb.columns = func() int {
+			cols, _, err := term.GetSize(int(f.Fd()))
+			if err != nil {
+				return 0
+			}
+			return cols
+		}
+	}
 	for _, pr := range pairs {
 		pb.order = append(pb.order, pr.Source)
 		pb.bars[pr.Source] = &bucketBar{name: pr.Source}
@@ -127,10 +143,15 @@ func (pb *progressBars) render() {
 	for _, name := range pb.order {
 		width = max(width, len(name))
 	}
+	cols := pb.columns()
 	for _, name := range pb.order {
 		bar := pb.bars[name]
 		bar.sample(now)
-		fmt.Fprintf(&b, "%-*s  %s\n", width, name, bar.line(now))
+		l := fmt.Sprintf("%-*s  %s", width, name, bar.line(now))
+		if cols > 1 && len(l) >= cols {
+			l = l[:cols-1] // the line is ASCII but for bucket names, which S3 keeps ASCII
+		}
+		b.WriteString(l + "\n")
 	}
 	io.WriteString(pb.out, b.String())
 	pb.drawn = len(pb.order)

@@ -110,3 +110,20 @@ func TestProgressSaysStoppedWhenInterruptedBeforeTheListingEnded(t *testing.T) {
 		t.Fatalf("an interrupted pass reads %q; want stopped, no percentage", f["mobs"])
 	}
 }
+
+// A line longer than the terminal is cut, not wrapped: a wrapped line would break the
+// redraw, which moves up one row per bucket.
+func TestProgressLinesFitTheTerminal(t *testing.T) {
+	pb, term := newFakeBars("sessions-mobile-assets")
+	pb.columns = func() int { return 40 }
+	pb.PassStarted("sessions-mobile-assets", "")
+	pb.ListingDone("sessions-mobile-assets", 3, 3<<30)
+	pb.Finished("sessions-mobile-assets", "k", copy.Copied, 1<<30, nil)
+	term.now = term.now.Add(time.Minute)
+	pb.draw()
+	for _, l := range strings.Split(strings.TrimRight(term.String(), "\n"), "\n") {
+		if len(l) >= 40 {
+			t.Fatalf("a %d-character line on a 40-column terminal: %q", len(l), l)
+		}
+	}
+}
