@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"slices"
 	"sort"
 	"time"
 
@@ -93,10 +92,12 @@ func printCopyReport(env *Env, results []copy.Result, took time.Duration, c *com
 		for _, k := range r.Conflicts {
 			fmt.Fprintf(env.Stdout, "  conflict %q: the destination holds a newer, different object; left alone\n", k)
 		}
-		if len(r.Conflicts) > 0 {
-			keys := slices.Sorted(slices.Values(r.Conflicts))
-			fmt.Fprintf(env.Stdout, "  to keep the destination's objects (later syncs stop reporting them):\n    %s\n", c.resolveHint(r.Source, "destination", keys))
-			fmt.Fprintf(env.Stdout, "  or to copy the source's over them:\n    %s\n", c.resolveHint(r.Source, "source", keys))
+		if n := len(r.Conflicts); n > 0 {
+			if n > maxHintKeys {
+				fmt.Fprintf(env.Stdout, "  the commands below name the first %d of the %d conflicts; the next sync prints the rest\n", maxHintKeys, n)
+			}
+			fmt.Fprintf(env.Stdout, "  to keep the destination's objects (later syncs stop reporting them):\n    %s\n", c.resolveHint(r.Source, "destination", r.Conflicts))
+			fmt.Fprintf(env.Stdout, "  or to copy the source's over them:\n    %s\n", c.resolveHint(r.Source, "source", r.Conflicts))
 		}
 	}
 	secs := took.Seconds()

@@ -140,9 +140,18 @@ func (c *resolveCmd) pair(pairs []copy.Pair) (copy.Pair, error) {
 	return copy.Pair{}, fmt.Errorf("--bucket %q is not a configured bucket: want one of %s (or its destination name)", c.bucket, strings.Join(names, ", "))
 }
 
-// resolveHint is the command that resolves a bucket's conflicts, with the flags that
-// found the configuration of this run, for the operator to pick a side and run.
+// maxHintKeys bounds the keys one printed command names: a command line (and a log
+// line) stays usable, and the next sync prints the rest.
+const maxHintKeys = 100
+
+// resolveHint is the command that resolves a bucket's conflicts (the first maxHintKeys
+// of keys, in order), with the flags that found the configuration of this run, for the
+// operator to pick a side and run.
 func (c *common) resolveHint(bucket, keep string, keys []string) string {
+	keys = slices.Sorted(slices.Values(keys))
+	if len(keys) > maxHintKeys {
+		keys = keys[:maxHintKeys]
+	}
 	var b strings.Builder
 	b.WriteString("migrator resolve")
 	if c.configPath != "" {
