@@ -70,7 +70,7 @@ func (t *leftTally) interrupted(results []copy.Result) string {
 	}
 	msg := fmt.Sprintf("interrupted: %d objects not copied yet", left)
 	if len(unlisted) > 0 {
-		msg += fmt.Sprintf(", and more in %s (not listed to the end)", strings.Join(unlisted, ", "))
+		msg += fmt.Sprintf(", and an unknown number in %s (not listed to the end)", strings.Join(unlisted, ", "))
 	}
 	return msg + "; the checkpoint is written: run the same command again to resume"
 }
