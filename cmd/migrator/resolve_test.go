@@ -68,6 +68,12 @@ func resolveConflicts(t *testing.T, inBucket bool) {
 	if regexp.MustCompile(`\d /s|B/s`).MatchString(out) || !strings.Contains(out, "total: 0 objects copied") {
 		t.Errorf("a sync that copied nothing shows a rate:\n%s", out)
 	}
+	// verify (and so cutover's) takes the kept objects for the source's, deep or not.
+	for _, deep := range []string{"--deep=false", "--deep"} {
+		if code, out := s.run("verify", "--config", config, deep); code != 0 {
+			t.Fatalf("verify %s after --keep destination exited %d; want 0:\n%s", deep, code, out)
+		}
+	}
 	for key, want := range map[string]string{a: "written at the destination", b: "also written at the destination"} {
 		if got := objectBody(t, s.dst, "openreplay-recordings", key); got != want {
 			t.Fatalf("after --keep destination %s holds %q, want the destination's %q", key, got, want)

@@ -404,10 +404,6 @@ func (r *pairRun) list(ctx context.Context, jobs chan<- job) error {
 			r.record(a.Src.Key, Skipped, a.Src.Size, nil)
 		case ActConflict:
 			r.mark.skip(a.Src.Key)
-			if r.resolved.Accepts(a.Src.Key, a.Src, a.Dst) {
-				r.record(a.Src.Key, Skipped, a.Src.Size, nil) // the operator kept this destination object
-				break
-			}
 			r.o.Log.Warn("conflict: the destination holds a newer, different object; left alone until `migrator resolve` says which to keep",
 				zap.String("bucket", r.pair.Dest), zap.String("key", a.Src.Key))
 			r.record(a.Src.Key, Conflict, a.Src.Size, nil)
@@ -430,9 +426,11 @@ func (r *pairRun) list(ctx context.Context, jobs chan<- job) error {
 }
 
 // same recognises equal objects from the listings alone, including copies whose
-// destination ETag differs by nature (recorded in the ETag map when they were made).
+// destination ETag differs by nature (recorded in the ETag map when they were made),
+// and destination objects an operator chose to keep for the source's (`migrator resolve`).
 func (r *pairRun) same(src, dst store.Object) bool {
-	return SameByListing(src, dst) || (src.Size == dst.Size && r.tags.Same(src.Key, src.ETag, dst.ETag))
+	return SameByListing(src, dst) || (src.Size == dst.Size && r.tags.Same(src.Key, src.ETag, dst.ETag)) ||
+		r.resolved.Accepts(src.Key, src, dst)
 }
 
 func (r *pairRun) owned(seq iter.Seq2[store.Object, error]) iter.Seq2[store.Object, error] {
@@ -558,10 +556,10 @@ func (r *pairRun) retryFailed(ctx context.Context) {
 			dstp = &dst.Object
 		}
 		src.Key = k
-		switch a := Decide(src.Object, dstp, r.same); {
-		case a.Kind == ActSkip, a.Kind == ActConflict && r.resolved.Accepts(k, a.Src, a.Dst):
+		switch a := Decide(src.Object, dstp, r.same); a.Kind {
+		case ActSkip:
 			r.record(k, Skipped, src.Size, nil)
-		case a.Kind == ActConflict:
+		case ActConflict:
 			r.record(k, Conflict, src.Size, nil)
 		default:
 			c, err := r.copyOne(ctx, src.Object)
