@@ -31,8 +31,9 @@ test: tools
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 25m ./...
 
-demo: tools build
-	$(GO) build -o bin/seed ./tools/seed
+# Only what the demo runs: MinIO and the migrator's own binaries (no root, no Prometheus, no Helm).
+demo: $(TOOLS)/minio build
+	$(GO) build -trimpath -o bin/seed ./tools/seed
 	./scripts/demo.sh
 
 clean:

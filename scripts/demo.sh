@@ -19,6 +19,16 @@ free_port() {
   done
 }
 
+# ready asks MinIO's readiness endpoint with bash alone: the demo needs no curl.
+ready() { # port
+  local status
+  { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
+  printf 'GET /minio/health/ready HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+  read -r -t 5 _ status _ <&3 || true
+  exec 3<&-
+  [ "$status" = 200 ]
+}
+
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -40,8 +50,8 @@ start_minio() { # name port -> starts a MinIO with its own data folder
     minio server --quiet --address "127.0.0.1:$port" --console-address "127.0.0.1:$(free_port)" "$data/$name" \
     >"$demo/$name.log" 2>&1 &
   pids+=($!)
-  for _ in $(seq 1 200); do
-    curl -fs "http://127.0.0.1:$port/minio/health/ready" >/dev/null 2>&1 && return
+  for _ in $(seq 1 600); do
+    ready "$port" && return
     sleep 0.1
   done
   echo "MinIO $name did not start; see $demo/$name.log" >&2
@@ -87,6 +97,9 @@ echo "== the copy's metrics at its end ($demo/metrics.txt):"
 grep -E '^openreplay_migrator_(objects_total|bytes_copied_total|progress_ratio)' "$demo/metrics.txt" || true
 cat <<TXT
 
-Done. To watch a long copy in Grafana, run \`migrator serve --metrics-addr :9090\` and import
-dashboards/openreplay-migrator.json; the state (checkpoints) of this run is in $demo/state.
+Done. The demo's two MinIO servers stop now, and its metrics address with them; what it
+wrote stays in $demo: the config (migrator.yaml), the checkpoints (state/), the final
+metrics (metrics.txt) and the servers' logs. To watch a copy of your own in Grafana, run
+\`migrator serve --config YOUR-CONFIG --metrics-addr :9090\` against your stores and import
+dashboards/openreplay-migrator.json.
 TXT

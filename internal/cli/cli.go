@@ -32,6 +32,9 @@ type command interface {
 	Summary() string
 }
 
+// takesArgs is a command that takes arguments after its flags (resolve's keys).
+type takesArgs interface{ SetArgs(args []string) }
+
 // Env is what a command reads and writes besides its flags.
 type Env struct {
 	Stdout, Stderr io.Writer
@@ -50,6 +53,7 @@ func commands() map[string]func() command {
 
 		"preflight": func() command { return &preflightCmd{} },
 		"cutover":   func() command { return &cutoverCmd{} },
+		"resolve":   func() command { return &resolveCmd{} },
 
 		"assets-route": func() command { return &assetsRouteCmd{} },
 	}
@@ -81,7 +85,9 @@ func Main(args []string, env *Env) int {
 		}
 		return ExitUsage
 	}
-	if fs.NArg() > 0 {
+	if a, ok := cmd.(takesArgs); ok {
+		a.SetArgs(fs.Args())
+	} else if fs.NArg() > 0 {
 		fmt.Fprintf(env.Stderr, "migrator %s: unexpected argument %q\n", args[0], fs.Arg(0))
 		return ExitUsage
 	}
@@ -103,11 +109,12 @@ func ParseArgs(args []string) error {
 	}
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	newCmd().Flags(fs)
+	cmd := newCmd()
+	cmd.Flags(fs)
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
+	if _, ok := cmd.(takesArgs); !ok && fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	return nil

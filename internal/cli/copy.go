@@ -7,8 +7,6 @@ import (
 	"sort"
 	"time"
 
-	"go.uber.org/zap"
-
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/copy"
 )
 
@@ -38,13 +36,15 @@ func (c *copyCmd) Run(ctx context.Context, env *Env) int {
 		return fail(env.Stderr, c.kind, err)
 	}
 	defer p.close()
-	var extra []copy.Observer
+	left := newLeftTally(p.pairs)
+	extra := []copy.Observer{left}
 	var bars *progressBars
 	if c.progress == "on" || (c.progress == "auto" && env.Terminal) {
 		bars = newProgressBars(env.Stderr, p.pairs)
 		extra = append(extra, bars)
 		p.log = newLoggerTo(c.common.logFormat, env, bars.writer())
 		p.quietProgress = true // the bars show it
+		bars.start()
 	}
 	start := time.Now()
 	results, err := p.runPass(ctx, c.kind, extra...)
@@ -55,15 +55,16 @@ func (c *copyCmd) Run(ctx context.Context, env *Env) int {
 	for _, r := range results {
 		ok = ok && r.OK()
 	}
-	printCopyReport(env, results, time.Since(start))
+	printCopyReport(env, results, time.Since(start), &c.common)
 	if err != nil {
 		return fail(env.Stderr, c.kind, err)
 	}
-	for _, r := range results {
-		if r.Interrupted {
-			p.log.Info("stopped; the checkpoint is written and the next run resumes", zap.String("bucket", r.Source))
-			return ExitOK
-		}
+	if interrupted(ctx, results, len(p.pairs)) {
+		// Stopped by SIGTERM or Ctrl-C: the summary above is of a partial run.
+		msg := left.interrupted(results)
+		fmt.Fprintln(env.Stdout, msg)
+		p.log.Warn(msg)
+		return ExitInterrupted
 	}
 	if !ok {
 		return ExitFailed
@@ -71,7 +72,9 @@ func (c *copyCmd) Run(ctx context.Context, env *Env) int {
 	return ExitOK
 }
 
-func printCopyReport(env *Env, results []copy.Result, took time.Duration) {
+// printCopyReport prints each pair's outcome, the failed keys, and the conflicts with
+// the commands that resolve them (flags as in the command line of c).
+func printCopyReport(env *Env, results []copy.Result, took time.Duration, c *common) {
 	var objs, bytes int64
 	for _, r := range results {
 		fmt.Fprintf(env.Stdout, "%s -> %s: %d copied (%s), %d already there, %d failed, %d conflicts\n",
@@ -89,8 +92,20 @@ func printCopyReport(env *Env, results []copy.Result, took time.Duration) {
 		for _, k := range r.Conflicts {
 			fmt.Fprintf(env.Stdout, "  conflict %q: the destination holds a newer, different object; left alone\n", k)
 		}
+		if n := len(r.Conflicts); n > 0 {
+			if n > maxHintKeys {
+				fmt.Fprintf(env.Stdout, "  the commands below name the first %d of the %d conflicts; the next sync prints the rest\n", maxHintKeys, n)
+			}
+			fmt.Fprintf(env.Stdout, "  to keep the destination's objects (later syncs stop reporting them):\n    %s\n", c.resolveHint(r.Source, "destination", r.Conflicts))
+			fmt.Fprintf(env.Stdout, "  or to copy the source's over them:\n    %s\n", c.resolveHint(r.Source, "source", r.Conflicts))
+		}
 	}
 	secs := took.Seconds()
+	if objs == 0 {
+		// No rate: nothing was transferred, and skipped objects are not a speed.
+		fmt.Fprintf(env.Stdout, "total: 0 objects copied in %.1fs\n", secs)
+		return
+	}
 	fmt.Fprintf(env.Stdout, "total: %d objects, %s in %.1fs (%.0f objects/s, %.1f MiB/s)\n",
 		objs, human(bytes), secs, float64(objs)/secs, float64(bytes)/secs/(1<<20))
 }

@@ -25,6 +25,10 @@ type sharedSource struct {
 	store.Store
 	mu    sync.Mutex
 	lists map[listFrom]*sharedList // taken by the first List that asks for them
+	// listed, if set, hears of every listing the copy runs alone that reaches its end,
+	// with the objects and bytes owned (as owns says): the size of the pass.
+	listed func(bucket string, objects, bytes int64)
+	owns   func(key string) bool
 }
 
 type listFrom struct{ bucket, after string }
@@ -36,10 +40,25 @@ func (s *sharedSource) List(ctx context.Context, bucket, startAfter string) iter
 	l := s.lists[listFrom{bucket, startAfter}]
 	delete(s.lists, listFrom{bucket, startAfter})
 	s.mu.Unlock()
-	if l == nil {
+	if l != nil {
+		return l.read(ctx, s.Store) // the count reports the size
+	}
+	if s.listed == nil {
 		return s.Store.List(ctx, bucket, startAfter)
 	}
-	return l.read(ctx, s.Store)
+	return func(yield func(store.Object, error) bool) {
+		var n, bytes int64
+		for o, err := range s.Store.List(ctx, bucket, startAfter) {
+			if err == nil && s.owns(o.Key) {
+				n++
+				bytes += o.Size
+			}
+			if !yield(o, err) || err != nil {
+				return
+			}
+		}
+		s.listed(bucket, n, bytes)
+	}
 }
 
 // sharedList is one count listing and the window it fills for the copy.

@@ -190,3 +190,42 @@ func TestFirstCopyListsTheSourceOnce(t *testing.T) {
 		}
 	}
 }
+
+// A listing the copy runs alone (no count ahead of it: a bucket that completed a pass
+// before) tells the size of the pass when, and only when, it reaches the end: the
+// progress bars show a percentage from then on.
+func TestOwnListingTellsThePassSizeAtItsEnd(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		failAt int
+		stopAt int // the reader stops after this many objects (0: reads all)
+		want   bool
+	}{
+		{name: "to the end", want: true},
+		{name: "failed", failAt: 40},
+		{name: "stopped by the reader", stopAt: 10},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src := &listed{keys: keys(100), failAt: c.failAt}
+			var got []int64
+			shared := &sharedSource{Store: src, lists: map[listFrom]*sharedList{}, owns: func(k string) bool { return k < "000050" },
+				listed: func(bucket string, n, bytes int64) { got = append(got, n, bytes) }}
+			read := 0
+			for _, err := range shared.List(context.Background(), "mobs", "") {
+				if err != nil {
+					break
+				}
+				read++
+				if read == c.stopAt {
+					break
+				}
+			}
+			switch {
+			case c.want && fmt.Sprint(got) != fmt.Sprint([]int64{50, 50 * int64(len("000000/dom.mobs"))}):
+				t.Fatalf("told %v; want the 50 owned objects and their bytes", got)
+			case !c.want && got != nil:
+				t.Fatalf("a listing that did not reach the end told a size: %v", got)
+			}
+		})
+	}
+}

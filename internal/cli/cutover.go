@@ -163,7 +163,7 @@ func (c *cutoverCmd) newCutover(p *parts, env *Env, before *openreplay.Storage) 
 		Env:       cutover.CleanEnv(os.Environ()),
 		Out:       env.Stdout,
 		Sync: func(ctx context.Context, phase string) error {
-			return syncForCutover(ctx, p, env, phase)
+			return syncForCutover(ctx, p, env, phase, &c.common)
 		},
 		Verify: func(ctx context.Context, switchedAt time.Time) error {
 			return verifyForCutover(ctx, p, env, switchedAt)
@@ -211,11 +211,11 @@ func keepSource(cfg *config.Config, varsPath string) error {
 	return config.SaveSource(cfg.StateDir, s)
 }
 
-func syncForCutover(ctx context.Context, p *parts, env *Env, phase string) error {
+func syncForCutover(ctx context.Context, p *parts, env *Env, phase string, c *common) error {
 	start := time.Now()
 	results, err := p.runPass(ctx, "sync")
 	p.metrics.SetPhase("cutover")
-	printCopyReport(env, results, time.Since(start))
+	printCopyReport(env, results, time.Since(start), c)
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,7 @@ func (p *parts) runPass(ctx context.Context, kind string, extra ...copy.Observer
 	p.metrics.SetPhase(kind)
 	defer p.metrics.SetPhase("idle")
 	start := time.Now()
-	src, stopCount := p.countAhead(ctx)
+	src, stopCount := p.countAhead(ctx, listingObservers(extra))
 	eng := &copy.Engine{Src: src, Dst: p.dst, Checkpoints: p.state, Opt: copy.Options{
 		Workers:  p.cfg.Workers,
 		Gate:     p.limits.engineGate(),
@@ -52,13 +52,19 @@ func (p *parts) runPass(ctx context.Context, kind string, extra ...copy.Observer
 // lists goes to a window of up to countWindow objects that the copy takes its objects
 // from, so a bucket that fits the window is listed once. A count that outruns the copy
 // by more than that lists on alone, and the copy lists from where the window ended.
-func (p *parts) countAhead(ctx context.Context) (src store.Store, stop func()) {
-	return p.countAheadWindow(ctx, countWindow)
+//
+// listed hears the size of each pass as soon as a listing has found it: from the count,
+// or from the copy's own listing where no count runs.
+func (p *parts) countAhead(ctx context.Context, listed func(bucket string, objects, bytes int64)) (src store.Store, stop func()) {
+	return p.countAheadWindow(ctx, countWindow, listed)
 }
 
-func (p *parts) countAheadWindow(ctx context.Context, window int) (store.Store, func()) {
+func (p *parts) countAheadWindow(ctx context.Context, window int, listed func(string, int64, int64)) (store.Store, func()) {
 	ctx, cancel := context.WithCancel(ctx)
-	shared := &sharedSource{Store: p.src, lists: map[listFrom]*sharedList{}}
+	if listed == nil {
+		listed = func(string, int64, int64) {}
+	}
+	shared := &sharedSource{Store: p.src, lists: map[listFrom]*sharedList{}, listed: listed, owns: p.shard.Owns}
 	var wg sync.WaitGroup
 	for _, pr := range p.pairs {
 		after := ""
@@ -79,11 +85,33 @@ func (p *parts) countAheadWindow(ctx context.Context, window int) (store.Store, 
 			defer wg.Done()
 			if n, bytes, ok := l.count(ctx, p.src, p.shard.Owns); ok {
 				p.metrics.Expect(pr.Source, n, bytes)
+				listed(pr.Source, n, bytes)
 			}
 			// A failed count says nothing: the copy's own listing reports the error.
 		}()
 	}
 	return shared, func() { cancel(); wg.Wait() }
+}
+
+// listingObserver hears when a listing of a bucket, from where its pass starts, has
+// reached the end: the pass's size is known from then on.
+type listingObserver interface {
+	ListingDone(bucket string, objects, bytes int64)
+}
+
+// listingObservers calls ListingDone on each observer that has it.
+func listingObservers(obs []copy.Observer) func(bucket string, objects, bytes int64) {
+	var ls []listingObserver
+	for _, o := range obs {
+		if l, ok := o.(listingObserver); ok {
+			ls = append(ls, l)
+		}
+	}
+	return func(bucket string, objects, bytes int64) {
+		for _, l := range ls {
+			l.ListingDone(bucket, objects, bytes)
+		}
+	}
 }
 
 // logProgress logs each running bucket's progress every interval until stopped.

@@ -39,7 +39,7 @@ func (c *serveCmd) Run(ctx context.Context, env *Env) int {
 	if err != nil {
 		return fail(env.Stderr, "serve", usageError{fmt.Errorf("schedule %q: %w (want five cron fields, e.g. \"*/15 * * * *\", or @every 5m)", p.cfg.Schedule, err)})
 	}
-	r := &runner{p: p}
+	r := &runner{p: p, flags: &c.common}
 	// The bulk copy first, unless every pair has completed a pass before.
 	kind := "sync"
 	if !p.allCompleted(ctx) {
@@ -63,9 +63,10 @@ func (c *serveCmd) Run(ctx context.Context, env *Env) int {
 // runner runs passes one at a time: a scheduled run that finds one still running is
 // skipped and counted, as cron's SkipIfStillRunning would, but visibly.
 type runner struct {
-	p  *parts
-	mu sync.Mutex
-	wg sync.WaitGroup
+	p     *parts
+	flags *common // for the commands that resolve conflicts
+	mu    sync.Mutex
+	wg    sync.WaitGroup
 }
 
 func (r *runner) run(ctx context.Context, kind string) {
@@ -91,6 +92,14 @@ func (r *runner) run(ctx context.Context, kind string) {
 		copied += int(x.Copied)
 		failed += len(x.Failed)
 		conflicts += len(x.Conflicts)
+	}
+	for _, x := range results {
+		if len(x.Conflicts) > 0 {
+			r.p.log.Warn("conflicts left alone: pick a side for each with one of these commands",
+				zap.String("bucket", x.Source), zap.Int("conflicts", len(x.Conflicts)),
+				zap.String("keepDestination", r.flags.resolveHint(x.Source, "destination", x.Conflicts)),
+				zap.String("keepSource", r.flags.resolveHint(x.Source, "source", x.Conflicts)))
+		}
 	}
 	r.p.log.Info("run finished", zap.String("kind", kind), zap.Int("copied", copied), zap.Int("failed", failed),
 		zap.Int("conflicts", conflicts), zap.Duration("took", time.Since(start)))

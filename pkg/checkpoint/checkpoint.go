@@ -53,6 +53,11 @@ type Store interface {
 	Save(ctx context.Context, name string, s *State) error
 	// OpenETagMap loads the ETag map kept beside the State named name.
 	OpenETagMap(ctx context.Context, name string) (*ETagMap, error)
+	// LoadResolutions returns the resolved conflicts of the pair named name (a pair's
+	// checkpoint name without a shard), empty when there are none; unreadable ones are
+	// ErrCorrupt. SaveResolutions replaces them atomically.
+	LoadResolutions(ctx context.Context, name string) (*Resolutions, error)
+	SaveResolutions(ctx context.Context, name string, r *Resolutions) error
 	// Writable checks that States can be saved, and says where they go when not.
 	Writable(ctx context.Context) error
 	// String says where the States are kept, for messages.

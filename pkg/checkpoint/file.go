@@ -43,6 +43,30 @@ func (d Dir) Save(_ context.Context, name string, s *State) error {
 	return WriteFileAtomic(d.path(name), data)
 }
 
+func (d Dir) LoadResolutions(_ context.Context, name string) (*Resolutions, error) {
+	path := filepath.Join(string(d), resolutionsName(name))
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return &Resolutions{Version: Version}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read resolved conflicts: %w", err)
+	}
+	r, err := decodeResolutions(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
+}
+
+func (d Dir) SaveResolutions(_ context.Context, name string, r *Resolutions) error {
+	data, err := encodeResolutions(r)
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(filepath.Join(string(d), resolutionsName(name)), data)
+}
+
 // OpenETagMap loads the map kept beside the checkpoint named name, in a file to which
 // each Record appends a line and syncs it.
 func (d Dir) OpenETagMap(_ context.Context, name string) (*ETagMap, error) {

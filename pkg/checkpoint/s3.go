@@ -67,6 +67,30 @@ func (s S3) Save(ctx context.Context, name string, st *State) error {
 	return s.write(ctx, s.key(name), data)
 }
 
+func (s S3) LoadResolutions(ctx context.Context, name string) (*Resolutions, error) {
+	key := s.Prefix + resolutionsName(name)
+	data, err := s.read(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return &Resolutions{Version: Version}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read resolved conflicts s3://%s/%s: %w", s.Bucket, key, err)
+	}
+	r, err := decodeResolutions(data)
+	if err != nil {
+		return nil, fmt.Errorf("s3://%s/%s: %w", s.Bucket, key, err)
+	}
+	return r, nil
+}
+
+func (s S3) SaveResolutions(ctx context.Context, name string, r *Resolutions) error {
+	data, err := encodeResolutions(r)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, s.Prefix+resolutionsName(name), data)
+}
+
 func (s S3) read(ctx context.Context, key string) ([]byte, error) {
 	body, _, err := s.Objects.Get(ctx, s.Bucket, key, 0)
 	if err != nil {

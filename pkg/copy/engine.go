@@ -179,6 +179,8 @@ type pairRun struct {
 	name string
 	mark *watermark
 	tags *checkpoint.ETagMap
+	// resolved are the conflicts the operator resolved, as the pass began.
+	resolved *checkpoint.Resolutions
 
 	// stop ends the pass early with a StopError: no more objects are started.
 	stop context.CancelCauseFunc
@@ -218,12 +220,22 @@ func (e *Engine) runPair(ctx context.Context, p Pair, jobs chan<- job, listed ch
 		return Result{Pair: p}, err
 	}
 	defer tags.Close()
+	resolved, err := e.Checkpoints.LoadResolutions(ctx, CheckpointName(p, Shard{}))
+	if errors.Is(err, checkpoint.ErrCorrupt) {
+		// Unreadable: every conflict is reported again, which loses nothing.
+		o.Log.Warn("resolved conflicts unreadable (the error names the file); conflicts are reported again until resolved anew",
+			zap.String("bucket", p.Source), zap.Error(err))
+		resolved, err = nil, nil
+	}
+	if err != nil {
+		return Result{Pair: p}, err
+	}
 	state.Source, state.Dest, state.Shard = p.Source, p.Dest, o.Shard.String()
 	if state.PassStarted.IsZero() {
 		state.Watermark = ""
 		state.PassStarted = time.Now().UTC()
 	}
-	r := &pairRun{e: e, o: o, pair: p, name: name, state: state, tags: tags,
+	r := &pairRun{e: e, o: o, pair: p, name: name, state: state, tags: tags, resolved: resolved,
 		mark: newWatermark(state.Watermark, 64*o.Workers+1024),
 		res:  Result{Pair: p, Failed: map[string]string{}}}
 	if err := r.abortLeftovers(ctx); err != nil {
@@ -392,7 +404,7 @@ func (r *pairRun) list(ctx context.Context, jobs chan<- job) error {
 			r.record(a.Src.Key, Skipped, a.Src.Size, nil)
 		case ActConflict:
 			r.mark.skip(a.Src.Key)
-			r.o.Log.Warn("conflict: the destination holds a newer, different object; left alone",
+			r.o.Log.Warn("conflict: the destination holds a newer, different object; left alone until `migrator resolve` says which to keep",
 				zap.String("bucket", r.pair.Dest), zap.String("key", a.Src.Key))
 			r.record(a.Src.Key, Conflict, a.Src.Size, nil)
 		case ActCopy:
@@ -414,9 +426,11 @@ func (r *pairRun) list(ctx context.Context, jobs chan<- job) error {
 }
 
 // same recognises equal objects from the listings alone, including copies whose
-// destination ETag differs by nature (recorded in the ETag map when they were made).
+// destination ETag differs by nature (recorded in the ETag map when they were made),
+// and destination objects an operator chose to keep for the source's (`migrator resolve`).
 func (r *pairRun) same(src, dst store.Object) bool {
-	return SameByListing(src, dst) || (src.Size == dst.Size && r.tags.Same(src.Key, src.ETag, dst.ETag))
+	return SameByListing(src, dst) || (src.Size == dst.Size && r.tags.Same(src.Key, src.ETag, dst.ETag)) ||
+		r.resolved.Accepts(src.Key, src, dst)
 }
 
 func (r *pairRun) owned(seq iter.Seq2[store.Object, error]) iter.Seq2[store.Object, error] {

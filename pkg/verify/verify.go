@@ -61,6 +61,12 @@ func (v *Verifier) Pair(ctx context.Context, p copy.Pair, onDiff func(Difference
 		return rep, err
 	}
 	defer tags.Close()
+	// A destination object the operator chose to keep (`migrator resolve --keep
+	// destination`) stands for the source's by that choice, as it does for the copy.
+	resolved, err := v.Checkpoints.LoadResolutions(ctx, copy.CheckpointName(p, copy.Shard{}))
+	if err != nil {
+		return rep, err
+	}
 	// The join and the deep checks (on their own goroutines) both report differences.
 	var mu sync.Mutex
 	add := func(d Difference) {
@@ -75,7 +81,7 @@ func (v *Verifier) Pair(ctx context.Context, p copy.Pair, onDiff func(Difference
 	var readErr error
 	deep := v.deepChecker(ctx, p, add)
 	same := func(s, d store.Object) bool {
-		if copy.SameByListing(s, d) {
+		if copy.SameByListing(s, d) || resolved.Accepts(s.Key, s, d) {
 			return true
 		}
 		if s.Size != d.Size || !tags.Same(s.Key, s.ETag, d.ETag) {
@@ -111,6 +117,8 @@ func (v *Verifier) Pair(ctx context.Context, p copy.Pair, onDiff func(Difference
 			case a.Kind != copy.ActSkip:
 				add(Difference{Kind: Different, Key: a.Src.Key, Detail: fmt.Sprintf(
 					"source %d bytes ETag %s, destination %d bytes ETag %s", a.Src.Size, a.Src.ETag, a.Dst.Size, a.Dst.ETag)})
+			case resolved.Accepts(a.Src.Key, a.Src, a.Dst):
+				// Kept by choice: its headers are the destination's own.
 			default:
 				deep.check(a.Src.Key)
 			}
