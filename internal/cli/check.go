@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/url"
 	"sync"
 
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/config"
@@ -68,6 +69,15 @@ func explainState(c *config.Config, bucket string, err error) error {
 	return fmt.Errorf("stateS3 %s (where checkpoints are kept): %w", c.StateS3, explain("destination", c.Destination, bucket, err))
 }
 
+// withoutURL is err without the request URL net/http puts in front of a transport error.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
 // explain turns a failed request into what the operator should change.
 func explain(side string, e config.Endpoint, bucket string, err error) error {
 	var se *store.Error
@@ -76,9 +86,9 @@ func explain(side string, e config.Endpoint, bucket string, err error) error {
 	}
 	switch se.Code {
 	case "InvalidAccessKeyId":
-		return fmt.Errorf("%s: the service at %s does not know this access key (InvalidAccessKeyId): check %s.accessKey", side, e.Endpoint, side)
+		return fmt.Errorf("%s: the service at %s does not know this access key (InvalidAccessKeyId): check %s", side, e.Endpoint, e.Describe(side, "accessKey"))
 	case "SignatureDoesNotMatch":
-		return fmt.Errorf("%s: the secret key does not match the access key (SignatureDoesNotMatch): check %s.secretKey", side, side)
+		return fmt.Errorf("%s: the secret key does not match the access key (SignatureDoesNotMatch): check %s", side, e.Describe(side, "secretKey"))
 	case "NoSuchBucket":
 		if side == "destination" {
 			return fmt.Errorf("destination bucket %q does not exist at %s: run `migrator preflight` to create it (or fix buckets: in the config)", bucket, e.Endpoint)
@@ -105,7 +115,9 @@ func explain(side string, e config.Endpoint, bucket string, err error) error {
 		return fmt.Errorf("%s endpoint %s presents a certificate for another name (%v): check %s.endpoint", side, e.Endpoint, se.Err, side)
 	}
 	if se.Status == 0 {
-		return fmt.Errorf("%s endpoint %s is unreachable (%v): check %s.endpoint and the network", side, e.Endpoint, se.Err, side)
+		// The same for every bucket, so checkBuckets says it once: the cause without
+		// the request's URL (which names the bucket and carries the query string).
+		return fmt.Errorf("%s endpoint %s is unreachable (%v): check %s and the network", side, e.Endpoint, withoutURL(se.Err), e.Describe(side, "endpoint"))
 	}
 	return fmt.Errorf("%s bucket %q: %w", side, bucket, err)
 }

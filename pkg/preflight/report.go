@@ -4,6 +4,7 @@ import (
 	"crypto/md5"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -64,7 +65,7 @@ func (r *Report) Row(check string) (Row, bool) {
 func (r *Report) Print(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CHECK\tSTATUS\tWHAT TO DO")
-	byHand := 0
+	var byHand []string
 	for _, row := range r.Rows {
 		st := string(row.Status)
 		if row.Blocking {
@@ -72,19 +73,20 @@ func (r *Report) Print(w io.Writer) {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", row.Check, st, row.Do)
 		if row.Status == CannotFix || row.Status == Warn || row.Blocking {
-			byHand++
+			byHand = append(byHand, row.Check)
 		}
 	}
 	tw.Flush()
 	switch {
 	case r.Blocking():
 		fmt.Fprintln(w, "preflight: the copy cannot run until the rows marked ! are fixed")
-	case byHand > 0:
+	case len(byHand) > 0:
 		rows := "rows ask"
-		if byHand == 1 {
+		if len(byHand) == 1 {
 			rows = "row asks"
 		}
-		fmt.Fprintf(w, "preflight: the copy can run; %d %s for something to be done by hand before `migrator cutover`\n", byHand, rows)
+		fmt.Fprintf(w, "preflight: the copy can run; %d %s for something to be done by hand before `migrator cutover`: %s\n",
+			len(byHand), rows, strings.Join(byHand, ", "))
 	default:
 		fmt.Fprintln(w, "preflight: the destination is ready")
 	}
