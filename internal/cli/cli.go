@@ -116,6 +116,10 @@ func ParseArgs(args []string) error {
 	if len(args) == 0 {
 		return errors.New("no command")
 	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help", "-version", "--version":
+		return nil
+	}
 	newCmd, ok := commands()[args[0]]
 	if !ok {
 		return fmt.Errorf("unknown command %q", args[0])
@@ -123,7 +127,7 @@ func ParseArgs(args []string) error {
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	newCmd().Flags(fs)
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(args[1:]); err != nil && !errors.Is(err, flag.ErrHelp) {
 		return err
 	}
 	if fs.NArg() > 0 {
