@@ -131,24 +131,29 @@ func TestReportsCountAndNameWhatTheyShow(t *testing.T) {
 	}
 }
 
-// preflight's closing line names the rows that ask for work by hand, and a key that
-// may only read keeps its s3:AbortMultipartUpload row (denied, or not probed in a dry run).
+// preflight's closing lines name the rows that ask for work by hand. With a key that
+// may only read, the rows that block the copy do not hide the others: the
+// s3:AbortMultipartUpload row (uploads a crash leaves would linger) is still named, and
+// the row itself is kept (denied, or not probed in a dry run).
 func TestPreflightNamesRowsAndKeepsAbortForReadOnlyKey(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, seed.Spec{Sessions: 2, Assets: 2, Sourcemaps: 1, Seed: 66}, 2)
 	code, out := s.run("preflight", "--config", s.config)
-	if code != 0 || !strings.Contains(out, "1 row asks for something to be done by hand before `migrator cutover`: destination endpoint\n") {
+	if code != 0 || !strings.Contains(out, "preflight: the copy can run; 1 row asks for something to be done by hand before `migrator cutover`: destination endpoint\n") {
 		t.Errorf("preflight with the root key (plain http only) exited %d; want the row named:\n%s", code, out)
 	}
 	dests := []string{"openreplay-recordings", "openreplay-assets", "openreplay-sourcemaps"}
 	s.usePreflightKeys(s.dst.TempKeys(testenv.Policy(testenv.ReadOnly, dests...)))
-	for _, c := range []struct {
-		args   []string
-		status string
-	}{{[]string{"preflight", "--config", s.config}, "denied"}, {[]string{"preflight", "--dry-run", "--config", s.config}, "not probed"}} {
-		_, out := s.run(c.args...)
-		if !preflightRow(out, "s3:AbortMultipartUpload", c.status) {
-			t.Errorf("%v with a read-only key: no s3:AbortMultipartUpload row %q:\n%s", c.args, c.status, out)
-		}
+	code, out = s.run("preflight", "--config", s.config)
+	closing := regexp.MustCompile(`(?m)^preflight: also, \d+ rows ask for something to be done by hand before ` + "`migrator cutover`" + `: (.*)$`).FindStringSubmatch(out)
+	if code != 1 || !preflightRow(out, "s3:AbortMultipartUpload", "denied") ||
+		!strings.Contains(out, "preflight: the copy cannot run until the rows marked ! are fixed: s3:PutObject, s3:PutObjectTagging\n") ||
+		closing == nil || !strings.Contains(closing[1], "s3:AbortMultipartUpload") || !strings.Contains(closing[1], "s3:GetObjectAcl") ||
+		strings.Contains(closing[1], "s3:DeleteObject") {
+		t.Errorf("preflight with a read-only key exited %d; want 1, the blocking rows named, then the others with s3:AbortMultipartUpload (not the fine s3:DeleteObject):\n%s", code, out)
+	}
+	_, out = s.run("preflight", "--dry-run", "--config", s.config)
+	if !preflightRow(out, "s3:AbortMultipartUpload", "not probed") {
+		t.Errorf("preflight --dry-run with a read-only key: no s3:AbortMultipartUpload row:\n%s", out)
 	}
 }
