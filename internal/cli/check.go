@@ -112,7 +112,7 @@ func explain(side string, e config.Endpoint, bucket string, err error) error {
 		return fmt.Errorf("%s endpoint %s presents a certificate this machine does not trust (%v): set %s.caFile to the PEM file of the CA that signed it",
 			side, e.Endpoint, se.Err, side)
 	case errors.As(err, &badHost):
-		return fmt.Errorf("%s endpoint %s presents a certificate for another name (%v): check %s.endpoint", side, e.Endpoint, se.Err, side)
+		return fmt.Errorf("%s endpoint %s presents a certificate for another name (%v): check %s", side, e.Endpoint, se.Err, e.Describe(side, "endpoint"))
 	}
 	if se.Status == 0 {
 		// The same for every bucket, so checkBuckets says it once: the cause without

@@ -281,5 +281,8 @@ func checkStateDir(cfg *config.Config) error {
 		return fmt.Errorf("stateDir %s is not writable (%w): set stateDir in the config to a folder this user may write, or use stateS3", cfg.StateDir, cause(err))
 	}
 	f.Close()
-	return os.Remove(f.Name())
+	if err := os.Remove(f.Name()); err != nil {
+		return fmt.Errorf("stateDir %s: remove the write test: %w", cfg.StateDir, err)
+	}
+	return nil
 }
