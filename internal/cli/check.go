@@ -69,15 +69,6 @@ func explainState(c *config.Config, bucket string, err error) error {
 	return fmt.Errorf("stateS3 %s (where checkpoints are kept): %w", c.StateS3, explain("destination", c.Destination, bucket, err))
 }
 
-// withoutURL is err without the request URL net/http puts in front of a transport error.
-func withoutURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
-}
-
 // explain turns a failed request into what the operator should change.
 func explain(side string, e config.Endpoint, bucket string, err error) error {
 	var se *store.Error
@@ -114,10 +105,11 @@ func explain(side string, e config.Endpoint, bucket string, err error) error {
 	case errors.As(err, &badHost):
 		return fmt.Errorf("%s endpoint %s presents a certificate for another name (%v): check %s", side, e.Endpoint, se.Err, e.Describe(side, "endpoint"))
 	}
-	if se.Status == 0 {
+	var transport *url.Error
+	if se.Status == 0 && errors.As(se.Err, &transport) {
 		// The same for every bucket, so checkBuckets says it once: the cause without
 		// the request's URL (which names the bucket and carries the query string).
-		return fmt.Errorf("%s endpoint %s is unreachable (%v): check %s and the network", side, e.Endpoint, withoutURL(se.Err), e.Describe(side, "endpoint"))
+		return fmt.Errorf("%s endpoint %s is unreachable (%v): check %s and the network", side, e.Endpoint, transport.Err, e.Describe(side, "endpoint"))
 	}
 	return fmt.Errorf("%s bucket %q: %w", side, bucket, err)
 }
