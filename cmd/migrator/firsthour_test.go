@@ -48,13 +48,13 @@ func TestHelpVersionAndFlagValues(t *testing.T) {
 		t.Errorf("no command: exit %d, stdout %q, stderr %q; want the usage on stderr, exit 2", code, stdout, clip(stderr, 200))
 	}
 	code, stdout, stderr = runSplit(t, binary, "copy", "--no-such-flag")
-	if code != 2 || stdout != "" || !strings.Contains(stderr, "no-such-flag") || !strings.Contains(stderr, "migrator copy -h") {
+	if code != 2 || stdout != "" || !strings.Contains(stderr, "flag provided but not defined: --no-such-flag") || !strings.Contains(stderr, "migrator copy -h") {
 		t.Errorf("an unknown flag: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 
 	// Each command's help, on stdout; --shard only where a command works on a shard.
 	sharded := map[string]bool{"copy": true, "sync": true, "verify": true, "plan": true, "serve": true}
-	for _, cmd := range []string{"copy", "sync", "verify", "plan", "serve", "preflight", "cutover", "version"} {
+	for _, cmd := range []string{"copy", "sync", "verify", "plan", "serve", "preflight", "cutover", "assets-route", "version"} {
 		code, stdout, stderr := runSplit(t, binary, cmd, "-h")
 		if code != 0 || stderr != "" || !strings.Contains(stdout, "Usage: migrator "+cmd) {
 			t.Errorf("%s -h: exit %d, stdout %q, stderr %q", cmd, code, clip(stdout, 200), stderr)
@@ -62,18 +62,25 @@ func TestHelpVersionAndFlagValues(t *testing.T) {
 		if has := strings.Contains(stdout, "-shard"); has != sharded[cmd] {
 			t.Errorf("%s -h lists --shard: %v, want %v", cmd, has, sharded[cmd])
 		}
-		if cmd == "version" {
+		if cmd == "version" || cmd == "assets-route" { // no logs
 			continue
 		}
 		// An enum-like value that is not one of its values is refused before any work.
 		code, stdout, stderr = runSplit(t, binary, cmd, "--log-format", "xml")
-		if code != 2 || stdout != "" || !strings.Contains(stderr, `invalid value "xml" for flag -log-format: want one of auto, json, console`) {
+		if code != 2 || stdout != "" || !strings.Contains(stderr, `invalid value "xml" for --log-format: want one of auto, json, console`) {
 			t.Errorf("%s --log-format xml: exit %d, stdout %q, stderr %q; want exit 2 naming the allowed values", cmd, code, stdout, stderr)
 		}
 	}
-	code, stdout, stderr = runSplit(t, binary, "copy", "--progress", "bogus")
-	if code != 2 || stdout != "" || !strings.Contains(stderr, `invalid value "bogus" for flag -progress: want one of auto, on, off`) {
-		t.Errorf("--progress bogus: exit %d, stdout %q, stderr %q; want exit 2 naming the allowed values", code, stdout, stderr)
+	for _, c := range []struct{ args []string }{
+		{[]string{"copy", "--progress", "bogus"}},
+		{[]string{"sync", "--progress", "bogus"}},
+		{[]string{"assets-route", "--format", "bogus"}},
+	} {
+		code, stdout, stderr := runSplit(t, binary, c.args...)
+		want := map[string]string{"--progress": "--progress: want one of auto, on, off", "--format": "--format: want one of nginx, ingress"}[c.args[1]]
+		if code != 2 || stdout != "" || !strings.Contains(stderr, `invalid value "bogus" for `+want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 naming the allowed values", c.args, code, stdout, stderr)
+		}
 	}
 
 	// The version: "dev" unless the build set one, and the Go version.

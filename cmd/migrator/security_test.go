@@ -203,6 +203,7 @@ func TestSecurityPasswordInEndpointIsRefusedAndNeverPrinted(t *testing.T) {
 				{"preflight", "--config", config},
 				{"serve", "--config", config, "--metrics-addr", "127.0.0.1:0"},
 				{"cutover", "--dry-run", "--config", config, "--reinstall", "true"},
+				{"assets-route", "--config", config},
 			} {
 				// --openreplay-vars for every command in the vars.yaml case, for
 				// cutover (which needs it) in all.
@@ -217,6 +218,14 @@ func TestSecurityPasswordInEndpointIsRefusedAndNeverPrinted(t *testing.T) {
 				if args[0] == "cutover" && c.name == "source.endpoint" {
 					// With --openreplay-vars the source is vars.yaml's: the config's
 					// endpoint is not used, so nothing is refused, and nothing shows it.
+					continue
+				}
+				if args[0] == "assets-route" {
+					// It reads the destination alone, and refuses keys in the URL it
+					// would send browsers to.
+					if c.name == "destination.endpoint" && (code != 2 || !strings.Contains(out, "user name or key")) {
+						t.Errorf("assets-route exited %d; want 2 and a refusal:\n%s", code, out)
+					}
 					continue
 				}
 				if code != 2 || !strings.Contains(out, "user name and password") || !strings.Contains(out, c.want) {

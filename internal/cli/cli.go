@@ -97,7 +97,7 @@ func Main(args []string, env *Env) int {
 			io.WriteString(env.Stdout, help.String())
 			return ExitOK
 		}
-		fmt.Fprintf(env.Stderr, "%s: %v\nRun '%s -h' for its flags.\n", name, err, name)
+		fmt.Fprintf(env.Stderr, "%s: %s\nRun '%s -h' for its flags.\n", name, dashDash(err), name)
 		return ExitUsage
 	}
 	if fs.NArg() > 0 {

@@ -7,6 +7,16 @@ import (
 	"strings"
 )
 
+// dashDash is a flag parse error naming the flag as the docs and help write it,
+// --name, rather than the flag package's -name.
+func dashDash(err error) string {
+	msg := err.Error()
+	for _, p := range []string{"for flag -", "not defined: -", "needs an argument: -"} {
+		msg = strings.Replace(msg, p, strings.TrimSuffix(p, "-")+"--", 1)
+	}
+	return strings.Replace(msg, "for flag --", "for --", 1)
+}
+
 // choice is a string flag that takes one of a fixed set of values: a misspelt value is
 // refused at once (exit 2) instead of quietly meaning the default.
 type choice struct {
