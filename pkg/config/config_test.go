@@ -154,6 +154,7 @@ func TestUnknownSettingNamesKeyLineAndFile(t *testing.T) {
 		{validConfig + "workers: four\n", `line 4: workers wants a whole number, not ` + "`four`"},
 		{validConfig + "gracePeriod: soon\n", `line 4: gracePeriod wants a duration`},
 		{validConfig + "workers: [2\n", `migrator.yaml line `},
+		{validConfig + "limits:\n  schedule:\n    - {from: \"08:00\", bandwith: 10MiB}\n", `line 6: unknown setting "limits.schedule[0].bandwith"; did you mean "limits.schedule[0].bandwidth"?`},
 	} {
 		_, err := Load(writeFile(t, dir, "migrator.yaml", c.body), env(nil))
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -38,6 +38,17 @@ func unknownIn(n *yaml.Node, t reflect.Type, prefix string) *ParseError {
 	if n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
 	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if n.Kind == yaml.SequenceNode && t.Kind() == reflect.Slice {
+		for i, item := range n.Content {
+			if err := unknownIn(item, t.Elem(), fmt.Sprintf("%s[%d].", strings.TrimSuffix(prefix, "."), i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	if n.Kind != yaml.MappingNode || t.Kind() != reflect.Struct {
 		return nil
 	}
@@ -147,6 +158,7 @@ var cannotUnmarshal = regexp.MustCompile("^cannot unmarshal !!\\w+ (.*) into (\\
 // goTypeWords says what each field type of Config takes, in an operator's words.
 var goTypeWords = map[string]string{
 	"int":               "a whole number",
+	"float64":           "a number",
 	"bool":              "true or false",
 	"string":            "a single value",
 	"config.Secret":     "a single value",
