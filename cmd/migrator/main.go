@@ -11,6 +11,9 @@ import (
 	"github.com/openreplay-migrator/openreplay-migrator/internal/cli"
 )
 
+// version is the release, set at build time: go build -ldflags "-X main.version=1.2.3".
+var version = "dev"
+
 func main() {
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(procs(runtime.GOMAXPROCS(0)))
@@ -20,6 +23,7 @@ func main() {
 		Stderr:   os.Stderr,
 		Getenv:   os.Getenv,
 		Terminal: term.IsTerminal(int(os.Stderr.Fd())),
+		Version:  version,
 	}))
 }
 

@@ -1,11 +1,16 @@
 package main_test
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -150,4 +155,109 @@ func TestSecurityTLS(t *testing.T) {
 	report(t, faultRow{order: 61, Scenario: "security: TLS destination with a self-signed certificate", Objects: s.objects(),
 		Faults: "untrusted certificate; then plain http without allowInsecure", Retries: "0",
 		Result: "refused (exit 2, names destination.caFile) until caFile is set, then identical; plain http refused (exit 2, names allowInsecure)"})
+}
+
+// A password written into a URL (an endpoint, --source-endpoint, vars.yaml's
+// global.s3.endpoint, stateS3) is refused by every command before any request, with exit
+// 2 and a message naming the settings that hold keys instead; no output shows it. The
+// endpoints point at the real servers: accepted, they would work and print the URL.
+func TestSecurityPasswordInEndpointIsRefusedAndNeverPrinted(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, seed.Spec{Sessions: 2, Assets: 2, Sourcemaps: 1, Seed: 64}, 2)
+	const password = "TopSecretUrl789"
+	withPass := func(endpoint string) string {
+		return strings.Replace(endpoint, "http://", "http://user:"+password+"@", 1)
+	}
+	base := readFile(t, s.config)
+	cleanVars := filepath.Join(s.dir, "vars.yaml")
+	passVars := filepath.Join(s.dir, "vars-with-password.yaml")
+	for p, endpoint := range map[string]string{cleanVars: s.src.Endpoint, passVars: withPass(s.src.Endpoint)} {
+		if err := os.WriteFile(p, []byte(fmt.Sprintf(cutoverVars, s.src.AccessKey, s.src.SecretKey, endpoint)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		name   string
+		config string
+		vars   string   // the vars.yaml for --openreplay-vars
+		extra  []string // more flags
+		want   string
+	}{
+		{name: "source.endpoint", config: strings.Replace(base, s.src.Endpoint, withPass(s.src.Endpoint), 1), vars: cleanVars,
+			want: "MIGRATOR_SOURCE_SECRET_KEY"},
+		{name: "destination.endpoint", config: strings.Replace(base, s.dst.Endpoint, withPass(s.dst.Endpoint), 1), vars: cleanVars,
+			want: "MIGRATOR_DESTINATION_SECRET_KEY"},
+		{name: "--source-endpoint", config: base, vars: cleanVars, extra: []string{"--source-endpoint", withPass(s.src.Endpoint)},
+			want: "source.endpoint (from --source-endpoint)"},
+		{name: "global.s3.endpoint", config: base, vars: passVars, want: "global.s3.endpoint in " + passVars},
+		{name: "stateS3", config: base + "stateS3: s3://user:" + password + "@migrator-state/openreplay\n", vars: cleanVars,
+			want: "stateS3"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s.t = t
+			config := s.writeConfig(c.config)
+			for _, args := range [][]string{
+				{"plan", "--config", config},
+				{"copy", "--config", config},
+				{"verify", "--config", config},
+				{"preflight", "--config", config},
+				{"serve", "--config", config, "--metrics-addr", "127.0.0.1:0"},
+				{"cutover", "--dry-run", "--config", config, "--reinstall", "true"},
+				{"assets-route", "--config", config},
+			} {
+				// --openreplay-vars for every command in the vars.yaml case, for
+				// cutover (which needs it) in all.
+				if c.vars == passVars || args[0] == "cutover" {
+					args = append(args, "--openreplay-vars", c.vars)
+				}
+				args = append(args, c.extra...)
+				code, out := s.runBounded(args...)
+				if strings.Contains(out, password) {
+					t.Errorf("%s: the password shows:\n%s", args[0], out)
+				}
+				if args[0] == "cutover" && c.name == "source.endpoint" {
+					// With --openreplay-vars the source is vars.yaml's: the config's
+					// endpoint is not used, so nothing is refused, and nothing shows it.
+					continue
+				}
+				if args[0] == "assets-route" {
+					// It reads the destination alone, and refuses keys in the URL it
+					// would send browsers to.
+					if c.name == "destination.endpoint" && (code != 2 || !strings.Contains(out, "user name or key")) {
+						t.Errorf("assets-route exited %d; want 2 and a refusal:\n%s", code, out)
+					}
+					continue
+				}
+				if code != 2 || !strings.Contains(out, "user name and password") || !strings.Contains(out, c.want) {
+					t.Errorf("%s exited %d; want 2 and a refusal naming %q:\n%s", args[0], code, c.want, out)
+				}
+			}
+		})
+	}
+	report(t, faultRow{order: 62, Scenario: "security: a password in an endpoint URL", Objects: s.objects(),
+		Faults: "user:password@ in source.endpoint, destination.endpoint, --source-endpoint, vars.yaml's global.s3.endpoint, stateS3", Retries: "0",
+		Result: "plan, copy, verify, preflight, serve and cutover --dry-run refuse it (exit 2, naming the key settings); the password in no output"})
+}
+
+// runBounded is run for a command that should stop at once: should it not (serve that
+// took the URL runs until stopped), it is killed after a minute and reported.
+func (s *site) runBounded(args ...string) (int, string) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = s.env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		s.t.Errorf("%s was still running after a minute; killed", args[0])
+	}
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode(), out.String()
+	} else if err != nil {
+		s.t.Fatal(err)
+	}
+	return 0, out.String()
 }

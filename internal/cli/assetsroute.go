@@ -33,7 +33,7 @@ func (c *assetsRouteCmd) Summary() string {
 func (c *assetsRouteCmd) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.configPath, "config", "", "configuration `file`: the new assets origin is its destination endpoint and the bucket the assets bucket maps to")
 	fs.StringVar(&c.varsPath, "openreplay-vars", "", "OpenReplay's vars.yaml at `path`: the old assets bucket (the path old URLs have) and domainName (the Ingress's host)")
-	fs.StringVar(&c.format, "format", "nginx", "`nginx` (a location block for the server of OpenReplay's domain) or ingress (an NGINX Inc minion Ingress, as OpenReplay's own)")
+	choiceVar(fs, &c.format, "format", "`form` of the route: nginx (a location block for the server of OpenReplay's domain) or ingress (an NGINX Inc minion Ingress, as OpenReplay's own)", "nginx", "ingress")
 	fs.StringVar(&c.origin, "origin", "", "the new assets origin `URL` (default: the config's destination endpoint and assets bucket)")
 	fs.StringVar(&c.path, "path", "", "the `path` old asset URLs have on the domain (default: / and vars.yaml's assets bucket before the cutover, "+assetsroute.DefaultPath+" without vars.yaml)")
 	fs.StringVar(&c.ingress.Host, "host", "", "--format ingress: OpenReplay's `domain` (default: vars.yaml's global.domainName)")

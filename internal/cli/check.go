@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/url"
 	"sync"
 
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/config"
@@ -76,9 +77,9 @@ func explain(side string, e config.Endpoint, bucket string, err error) error {
 	}
 	switch se.Code {
 	case "InvalidAccessKeyId":
-		return fmt.Errorf("%s: the service at %s does not know this access key (InvalidAccessKeyId): check %s.accessKey", side, e.Endpoint, side)
+		return fmt.Errorf("%s: the service at %s does not know this access key (InvalidAccessKeyId): check %s", side, e.Endpoint, e.Describe(side, "accessKey"))
 	case "SignatureDoesNotMatch":
-		return fmt.Errorf("%s: the secret key does not match the access key (SignatureDoesNotMatch): check %s.secretKey", side, side)
+		return fmt.Errorf("%s: the secret key does not match the access key (SignatureDoesNotMatch): check %s", side, e.Describe(side, "secretKey"))
 	case "NoSuchBucket":
 		if side == "destination" {
 			return fmt.Errorf("destination bucket %q does not exist at %s: run `migrator preflight` to create it (or fix buckets: in the config)", bucket, e.Endpoint)
@@ -102,10 +103,13 @@ func explain(side string, e config.Endpoint, bucket string, err error) error {
 		return fmt.Errorf("%s endpoint %s presents a certificate this machine does not trust (%v): set %s.caFile to the PEM file of the CA that signed it",
 			side, e.Endpoint, se.Err, side)
 	case errors.As(err, &badHost):
-		return fmt.Errorf("%s endpoint %s presents a certificate for another name (%v): check %s.endpoint", side, e.Endpoint, se.Err, side)
+		return fmt.Errorf("%s endpoint %s presents a certificate for another name (%v): check %s", side, e.Endpoint, se.Err, e.Describe(side, "endpoint"))
 	}
-	if se.Status == 0 {
-		return fmt.Errorf("%s endpoint %s is unreachable (%v): check %s.endpoint and the network", side, e.Endpoint, se.Err, side)
+	var transport *url.Error
+	if se.Status == 0 && errors.As(se.Err, &transport) {
+		// The same for every bucket, so checkBuckets says it once: the cause without
+		// the request's URL (which names the bucket and carries the query string).
+		return fmt.Errorf("%s endpoint %s is unreachable (%v): check %s and the network", side, e.Endpoint, transport.Err, e.Describe(side, "endpoint"))
 	}
 	return fmt.Errorf("%s bucket %q: %w", side, bucket, err)
 }

@@ -41,6 +41,8 @@ type Env struct {
 	Getenv         func(string) string
 	// Terminal tells whether Stderr is a terminal (progress bars, readable logs).
 	Terminal bool
+	// Version is the release this binary is, set at build time; "" prints as "dev".
+	Version string
 }
 
 func commands() map[string]func() command {
@@ -54,19 +56,26 @@ func commands() map[string]func() command {
 		"preflight": func() command { return &preflightCmd{} },
 		"cutover":   func() command { return &cutoverCmd{} },
 		"resolve":   func() command { return &resolveCmd{} },
+		"version":   func() command { return versionCmd{} },
 
 		"assets-route": func() command { return &assetsRouteCmd{} },
 	}
 }
 
-// Main runs the subcommand named by args[0] and returns the exit status.
+// Main runs the subcommand named by args[0] and returns the exit status. Help that was
+// asked for goes to stdout (exit 0); a usage error goes to stderr (exit 2).
 func Main(args []string, env *Env) int {
 	cmds := commands()
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(env.Stderr, cmds)
-		if len(args) == 0 {
-			return ExitUsage
-		}
+		return ExitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		usage(env.Stdout, cmds)
+		return ExitOK
+	case "-version", "--version":
+		printVersion(env.Stdout, env.Version)
 		return ExitOK
 	}
 	newCmd, ok := cmds[args[0]]
@@ -76,19 +85,29 @@ func Main(args []string, env *Env) int {
 		return ExitUsage
 	}
 	cmd := newCmd()
-	fs := flag.NewFlagSet("migrator "+args[0], flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
+	name := "migrator " + args[0]
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	// The flag package prints its errors and the usage to one writer: keep both, and
+	// send the usage to stdout when it was asked for, a short error to stderr otherwise.
+	var help strings.Builder
+	fs.SetOutput(&help)
+	fs.Usage = func() {
+		fmt.Fprintf(&help, "Usage: %s [flags]\n\n%s\n\nFlags:\n", name, cmd.Summary())
+		fs.PrintDefaults()
+	}
 	cmd.Flags(fs)
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			io.WriteString(env.Stdout, help.String())
 			return ExitOK
 		}
+		fmt.Fprintf(env.Stderr, "%s: %s\nRun '%s -h' for its flags.\n", name, dashDash(err), name)
 		return ExitUsage
 	}
 	if a, ok := cmd.(takesArgs); ok {
 		a.SetArgs(fs.Args())
 	} else if fs.NArg() > 0 {
-		fmt.Fprintf(env.Stderr, "migrator %s: unexpected argument %q\n", args[0], fs.Arg(0))
+		fmt.Fprintf(env.Stderr, "%s: unexpected argument %q\nRun '%s -h' for its flags.\n", name, fs.Arg(0), name)
 		return ExitUsage
 	}
 	// SIGTERM (Kubernetes) and Ctrl-C stop taking work; in-flight objects get the grace period.
@@ -103,6 +122,10 @@ func ParseArgs(args []string) error {
 	if len(args) == 0 {
 		return errors.New("no command")
 	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help", "-version", "--version":
+		return nil
+	}
 	newCmd, ok := commands()[args[0]]
 	if !ok {
 		return fmt.Errorf("unknown command %q", args[0])
@@ -111,7 +134,7 @@ func ParseArgs(args []string) error {
 	fs.SetOutput(io.Discard)
 	cmd := newCmd()
 	cmd.Flags(fs)
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(args[1:]); err != nil && !errors.Is(err, flag.ErrHelp) {
 		return err
 	}
 	if _, ok := cmd.(takesArgs); !ok && fs.NArg() > 0 {

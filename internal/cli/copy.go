@@ -27,7 +27,9 @@ func (c *copyCmd) Summary() string {
 
 func (c *copyCmd) Flags(fs *flag.FlagSet) {
 	c.common.register(fs)
-	fs.StringVar(&c.progress, "progress", "auto", "progress bars: on, off, or auto (on a terminal)")
+	c.common.registerShard(fs)
+	c.common.writesState = true
+	choiceVar(fs, &c.progress, "progress", "`when` to draw progress bars: on, off, or auto (on a terminal)", "auto", "on", "off")
 }
 
 func (c *copyCmd) Run(ctx context.Context, env *Env) int {
@@ -77,8 +79,8 @@ func (c *copyCmd) Run(ctx context.Context, env *Env) int {
 func printCopyReport(env *Env, results []copy.Result, took time.Duration, c *common) {
 	var objs, bytes int64
 	for _, r := range results {
-		fmt.Fprintf(env.Stdout, "%s -> %s: %d copied (%s), %d already there, %d failed, %d conflicts\n",
-			r.Source, r.Dest, r.Copied, human(r.Bytes), r.Skipped, len(r.Failed), len(r.Conflicts))
+		fmt.Fprintf(env.Stdout, "%s -> %s: %d copied (%s), %d already there, %d failed, %s\n",
+			r.Source, r.Dest, r.Copied, human(r.Bytes), r.Skipped, len(r.Failed), count(int64(len(r.Conflicts)), "conflict"))
 		objs += r.Copied
 		bytes += r.Bytes
 		keys := make([]string, 0, len(r.Failed))
@@ -106,8 +108,8 @@ func printCopyReport(env *Env, results []copy.Result, took time.Duration, c *com
 		fmt.Fprintf(env.Stdout, "total: 0 objects copied in %.1fs\n", secs)
 		return
 	}
-	fmt.Fprintf(env.Stdout, "total: %d objects, %s in %.1fs (%.0f objects/s, %.1f MiB/s)\n",
-		objs, human(bytes), secs, float64(objs)/secs, float64(bytes)/secs/(1<<20))
+	fmt.Fprintf(env.Stdout, "total: %s, %s in %.1fs (%.0f objects/s, %.1f MiB/s)\n",
+		count(objs, "object"), human(bytes), secs, float64(objs)/secs, float64(bytes)/secs/(1<<20))
 }
 
 func human(n int64) string {

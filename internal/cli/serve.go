@@ -25,6 +25,8 @@ func (c *serveCmd) Summary() string {
 
 func (c *serveCmd) Flags(fs *flag.FlagSet) {
 	c.common.register(fs)
+	c.common.registerShard(fs)
+	c.common.writesState = true
 	c.common.metricsAddr = ":9090"
 	fs.Lookup("metrics-addr").DefValue = ":9090"
 }

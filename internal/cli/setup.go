@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,6 +35,9 @@ type common struct {
 	metricsFile    string
 	shard          string
 	logFormat      string
+	// writesState: the command saves checkpoints, so stateDir must be writable before
+	// any work starts.
+	writesState bool
 }
 
 func (c *common) register(fs *flag.FlagSet) {
@@ -43,8 +47,12 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve /metrics, /healthz and /readyz on `addr` (e.g. :9090)")
 	fs.StringVar(&c.metricsFile, "metrics-file", "", "at exit, write the migrator's metrics to `file` in Prometheus text format (for node_exporter's textfile collector)")
 	fs.StringVar(&c.debugAddr, "debug-addr", "", "serve net/http/pprof on `addr` (e.g. 127.0.0.1:6060)")
-	fs.StringVar(&c.shard, "shard", "", "copy only shard `i/N` of every bucket (default: $JOB_COMPLETION_INDEX of $MIGRATOR_SHARDS)")
-	fs.StringVar(&c.logFormat, "log-format", "auto", "`json`, console, or auto (console on a terminal)")
+	choiceVar(fs, &c.logFormat, "log-format", "`format` of log lines: json, console, or auto (console on a terminal)", "auto", "json", "console")
+}
+
+// registerShard adds --shard, for the commands that work on a shard of each bucket.
+func (c *common) registerShard(fs *flag.FlagSet) {
+	fs.StringVar(&c.shard, "shard", "", "work on shard `i/N` of every bucket only (default: $JOB_COMPLETION_INDEX of $MIGRATOR_SHARDS)")
 }
 
 // parts is everything a data command works with.
@@ -100,10 +108,18 @@ func (c *common) build(env *Env) (*parts, error) {
 		}
 	}
 	if c.sourceEndpoint != "" {
-		cfg.Source.Endpoint = c.sourceEndpoint
+		cfg.Source.SetEndpoint(c.sourceEndpoint, "--source-endpoint")
 	}
 	if err := cfg.Validate(); err != nil {
+		if c.configPath == "" {
+			err = fmt.Errorf("no configuration file was given (name one with --config FILE; docs/configuration.md lists its settings), and without one:\n%w", err)
+		}
 		return nil, usageError{err}
+	}
+	if c.writesState {
+		if err := checkStateDir(cfg); err != nil {
+			return nil, usageError{err}
+		}
 	}
 	shard, err := c.parseShard(env)
 	if err != nil {
@@ -240,4 +256,33 @@ func fail(w io.Writer, cmd string, err error) int {
 		return ExitUsage
 	}
 	return ExitFailed
+}
+
+// checkStateDir makes sure checkpoints can be written to stateDir (unless they go to
+// stateS3) before any work: a copy that finds out at its first checkpoint has already
+// listed, and would then end as a failed run rather than a configuration to fix.
+func checkStateDir(cfg *config.Config) error {
+	if _, _, ok := cfg.StateLocation(); ok {
+		return nil
+	}
+	// The path is in the message already: say only what the system answered.
+	cause := func(err error) error {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return pe.Err
+		}
+		return err
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return fmt.Errorf("stateDir %s cannot be created (%w): set stateDir in the config to a folder this user may write, or use stateS3", cfg.StateDir, cause(err))
+	}
+	f, err := os.CreateTemp(cfg.StateDir, ".write-test-*")
+	if err != nil {
+		return fmt.Errorf("stateDir %s is not writable (%w): set stateDir in the config to a folder this user may write, or use stateS3", cfg.StateDir, cause(err))
+	}
+	f.Close()
+	if err := os.Remove(f.Name()); err != nil {
+		return fmt.Errorf("stateDir %s: remove the write test: %w", cfg.StateDir, err)
+	}
+	return nil
 }

@@ -21,6 +21,7 @@ func (c *verifyCmd) Summary() string {
 
 func (c *verifyCmd) Flags(fs *flag.FlagSet) {
 	c.common.register(fs)
+	c.common.registerShard(fs)
 	fs.BoolVar(&c.deep, "deep", false, "also compare every object's headers, user metadata and tags (a HEAD per object and side)")
 }
 
@@ -42,10 +43,10 @@ func (c *verifyCmd) Run(ctx context.Context, env *Env) int {
 		}
 		status := "identical"
 		if n := len(rep.Differences); n > 0 {
-			status = fmt.Sprintf("%d differences", n)
+			status = count(int64(n), "difference")
 		}
-		fmt.Fprintf(env.Stdout, "%s -> %s: %d objects, %s compared (%d by reading both): %s\n",
-			pr.Source, pr.Dest, rep.Objects, human(rep.Bytes), rep.ReadChecked, status)
+		fmt.Fprintf(env.Stdout, "%s -> %s: %s, %s compared (%d by reading both): %s\n",
+			pr.Source, pr.Dest, count(int64(rep.Objects), "object"), human(rep.Bytes), rep.ReadChecked, status)
 		for _, d := range rep.Differences {
 			fmt.Fprintf(env.Stdout, "  %-9s %q: %s\n", d.Kind, d.Key, d.Detail)
 		}
@@ -54,7 +55,7 @@ func (c *verifyCmd) Run(ctx context.Context, env *Env) int {
 	p.metrics.RunFinished("verify", start, total == 0)
 	p.metrics.SetPhase("idle")
 	if total > 0 {
-		fmt.Fprintf(env.Stdout, "verify: %d differences\n", total)
+		fmt.Fprintf(env.Stdout, "verify: %s\n", count(int64(total), "difference"))
 		return ExitFailed
 	}
 	fmt.Fprintln(env.Stdout, "verify: destination matches source")

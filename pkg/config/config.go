@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -38,6 +39,8 @@ type Endpoint struct {
 	// StallTimeout: a connection that moves no byte either way this long is dropped and
 	// the request retried (default 2m).
 	StallTimeout time.Duration `yaml:"stallTimeout"`
+
+	from origins // where Endpoint and the keys came from, for messages
 }
 
 // Config is the whole configuration file.
@@ -67,6 +70,20 @@ const (
 	DefaultGrace    = 30 * time.Second
 )
 
+func accessEnvName(side string) string {
+	if side == "source" {
+		return EnvSourceAccessKey
+	}
+	return EnvDestAccessKey
+}
+
+func secretEnvName(side string) string {
+	if side == "source" {
+		return EnvSourceSecretKey
+	}
+	return EnvDestSecretKey
+}
+
 // Env names of the secrets.
 const (
 	EnvSourceAccessKey = "MIGRATOR_SOURCE_ACCESS_KEY"
@@ -82,12 +99,22 @@ const (
 // since a misspelt key would otherwise be silently ignored.
 func Parse(data []byte) (*Config, error) {
 	var c Config
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
+	var doc yaml.Node
 	// An empty file decodes as io.EOF: it is an empty configuration, and Validate then
 	// says what is missing.
+	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return &c, nil
+		}
+		return nil, parseError(nil, err)
+	}
+	if err := unknownSetting(&doc, reflect.TypeOf(c)); err != nil {
+		return nil, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("config: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, parseError(&doc, err)
 	}
 	return &c, nil
 }
@@ -101,8 +128,14 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 			return nil, fmt.Errorf("config file: %w", err)
 		}
 		if c, err = Parse(data); err != nil {
+			var pe *ParseError
+			if errors.As(err, &pe) && pe.Line > 0 {
+				return nil, fmt.Errorf("%s line %d: %s", path, pe.Line, pe.Msg)
+			}
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
+		c.Source.noteFile(path)
+		c.Destination.noteFile(path)
 	}
 	if err := c.Source.loadSecrets("source", getenv(EnvSourceAccessKey), getenv(EnvSourceSecretKey)); err != nil {
 		return nil, err
@@ -124,11 +157,12 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 // loadSecrets: env wins over a file, which wins over the config file itself.
 func (e *Endpoint) loadSecrets(side, envAccess, envSecret string) error {
 	for _, s := range []struct {
-		field, file, env string
-		dst              *Secret
+		field, file, env, envName string
+		dst                       *Secret
+		from                      *string
 	}{
-		{"accessKeyFile", e.AccessKeyFile, envAccess, &e.AccessKey},
-		{"secretKeyFile", e.SecretKeyFile, envSecret, &e.SecretKey},
+		{"accessKeyFile", e.AccessKeyFile, envAccess, accessEnvName(side), &e.AccessKey, &e.from.accessKey},
+		{"secretKeyFile", e.SecretKeyFile, envSecret, secretEnvName(side), &e.SecretKey, &e.from.secretKey},
 	} {
 		if s.file != "" {
 			b, err := os.ReadFile(s.file)
@@ -136,9 +170,11 @@ func (e *Endpoint) loadSecrets(side, envAccess, envSecret string) error {
 				return fmt.Errorf("%s.%s: %w", side, s.field, err)
 			}
 			*s.dst = Secret(strings.TrimSpace(string(b)))
+			*s.from = side + "." + s.field + " " + s.file
 		}
 		if s.env != "" {
 			*s.dst = Secret(s.env)
+			*s.from = s.envName
 		}
 	}
 	return nil
@@ -170,7 +206,7 @@ func (c *Config) Validate() error {
 	if err := c.Destination.validate("destination", EnvDestAccessKey, EnvDestSecretKey); err != nil {
 		errs = append(errs, err)
 	}
-	if u, err := url.Parse(c.Destination.Endpoint); err == nil && u.Scheme == "http" && !c.AllowInsecure {
+	if u, err := url.Parse(c.Destination.Endpoint); err == nil && u.Scheme == "http" && !c.AllowInsecure && !hasUserinfo(c.Destination.Endpoint) {
 		errs = append(errs, fmt.Errorf("destination.endpoint %s is plain http: recordings and keys would cross the network unencrypted; use https, or set allowInsecure: true", c.Destination.Endpoint))
 	}
 	if len(c.Pairs()) == 0 {
@@ -202,12 +238,17 @@ func (e *Endpoint) validate(side, envAccess, envSecret string) error {
 	if e.Endpoint == "" {
 		return fmt.Errorf("%s.endpoint is empty: set it to the service's URL, e.g. https://s3.us-east-1.amazonaws.com", side)
 	}
-	u, err := url.Parse(e.Endpoint)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%s.endpoint %q: want http://host[:port] or https://host[:port]", side, e.Endpoint)
+	if err := e.validateURL(side); err != nil {
+		return err
 	}
 	if e.StallTimeout < 0 || (e.StallTimeout > 0 && e.StallTimeout < time.Second) {
 		return fmt.Errorf("%s.stallTimeout: %s is too short; give at least 1s (default 2m)", side, e.StallTimeout)
+	}
+	if e.AccessKey == "" && strings.HasPrefix(e.from.accessKey, side+".accessKeyFile ") {
+		return fmt.Errorf("%s is empty: write the access key into it", e.from.accessKey)
+	}
+	if e.SecretKey == "" && strings.HasPrefix(e.from.secretKey, side+".secretKeyFile ") {
+		return fmt.Errorf("%s is empty: write the secret key into it", e.from.secretKey)
 	}
 	if e.AccessKey == "" {
 		return fmt.Errorf("%s.accessKey is empty: set %s.accessKey, %s.accessKeyFile, or %s", side, side, side, envAccess)
@@ -234,6 +275,9 @@ func (c *Config) StateLocation() (bucket, prefix string, ok bool) {
 }
 
 func (c *Config) validateStateS3() error {
+	if hasUserinfo(c.StateS3) {
+		return refuseUserinfo("stateS3", "", c.StateS3, "the state bucket is reached with the destination's keys (destination.accessKey, destination.secretKey)")
+	}
 	bucket, _, ok := c.StateLocation()
 	if !ok {
 		return fmt.Errorf("stateS3 %q: want s3://bucket or s3://bucket/prefix (a bucket of the destination service)", c.StateS3)

@@ -88,16 +88,12 @@ func (c *Config) ApplySource(varsPath string) (fromSaved bool, err error) {
 		return false, err
 	}
 	where := savedPath(c.StateDir)
-	c.Source.Endpoint = s.Endpoint
+	kept := where + ", kept by cutover"
+	c.Source.SetEndpoint(s.Endpoint, kept)
 	if s.Region != "" {
 		c.Source.Region = s.Region
 	}
-	if c.Source.AccessKey == "" {
-		c.Source.AccessKey = s.AccessKey
-	}
-	if c.Source.SecretKey == "" {
-		c.Source.SecretKey = s.SecretKey
-	}
+	c.Source.setKeys(s.AccessKey.Value(), s.SecretKey.Value(), kept, kept)
 	if c.Source.AccessKey == "" || c.Source.SecretKey == "" {
 		return true, fmt.Errorf("%s (kept by cutover) holds no source keys: pass them as %s and %s", where, EnvSourceAccessKey, EnvSourceSecretKey)
 	}

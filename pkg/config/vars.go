@@ -16,16 +16,11 @@ func (c *Config) ApplyOpenReplayVars(path string) error {
 	if err != nil {
 		return err
 	}
-	c.Source.Endpoint = st.Endpoint
+	c.Source.SetEndpoint(st.Endpoint, "global.s3.endpoint in "+path)
 	if st.Region != "" {
 		c.Source.Region = st.Region
 	}
-	if c.Source.AccessKey == "" {
-		c.Source.AccessKey = Secret(st.AccessKey)
-	}
-	if c.Source.SecretKey == "" {
-		c.Source.SecretKey = Secret(st.SecretKey)
-	}
+	c.Source.setKeys(st.AccessKey, st.SecretKey, "global.s3.accessKey in "+path, "global.s3.secretKey in "+path)
 	if (c.Source.AccessKey == "" || c.Source.SecretKey == "") && st.ExistingSecret != "" {
 		return fmt.Errorf("%s: global.s3.existingSecret is %q, so the source keys live in that Kubernetes Secret: pass them as %s and %s",
 			path, st.ExistingSecret, EnvSourceAccessKey, EnvSourceSecretKey)

@@ -701,7 +701,7 @@ func (c *checker) permissionRow(ctx context.Context, p permission, denied, unsup
 	case len(denied) == 0:
 		r.Status = Granted
 	case p.action == "s3:DeleteObject":
-		r.Status = Denied
+		r.Status, r.Fine = Denied, true
 		r.Do = "fine: the guide grants none and the migrator deletes nothing"
 		if len(leftovers) > 0 {
 			r.Do += "; the probe object stays at " + strings.Join(leftovers, ", ") + ": delete it with an admin key (`migrator verify` lists it as extra; cutover's verify ignores it)"
@@ -711,6 +711,7 @@ func (c *checker) permissionRow(ctx context.Context, p permission, denied, unsup
 		covered := c.abortCovered(ctx, denied)
 		if len(covered) == len(denied) {
 			r.Do = "covered: each of these buckets aborts incomplete uploads by lifecycle rule (" + strings.Join(covered, ", ") + ")"
+			r.Fine = true
 			break
 		}
 		r.Do = "uploads cut by a crash would linger, billed: grant s3:AbortMultipartUpload" + on(denied) +

@@ -4,6 +4,7 @@ import (
 	"crypto/md5"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -32,6 +33,19 @@ type Row struct {
 	Do     string // what it found or did, and what to do about it
 	// Blocking: the copy cannot work until this is done.
 	Blocking bool
+	// Fine: denied, and nothing needs doing about it.
+	Fine bool
+}
+
+// asksForWork tells whether the row asks the operator to do or check something.
+func (r Row) asksForWork() bool {
+	switch r.Status {
+	case CannotFix, Warn, Unknown, Missing:
+		return true
+	case Denied:
+		return !r.Fine
+	}
+	return r.Blocking
 }
 
 // Report is every check, in the order they ran.
@@ -64,27 +78,37 @@ func (r *Report) Row(check string) (Row, bool) {
 func (r *Report) Print(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CHECK\tSTATUS\tWHAT TO DO")
-	byHand := 0
+	// The closing lines name the rows to act on: in a long table the one that asks for
+	// work is easy to miss, and one that blocks must not hide the others.
+	var blocking, byHand []string
 	for _, row := range r.Rows {
 		st := string(row.Status)
 		if row.Blocking {
 			st += " !"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", row.Check, st, row.Do)
-		if row.Status == CannotFix || row.Status == Warn || row.Blocking {
-			byHand++
+		switch {
+		case row.Blocking:
+			blocking = append(blocking, row.Check)
+		case row.asksForWork():
+			byHand = append(byHand, row.Check)
 		}
 	}
 	tw.Flush()
+	rows := "rows ask"
+	if len(byHand) == 1 {
+		rows = "row asks"
+	}
 	switch {
-	case r.Blocking():
-		fmt.Fprintln(w, "preflight: the copy cannot run until the rows marked ! are fixed")
-	case byHand > 0:
-		rows := "rows ask"
-		if byHand == 1 {
-			rows = "row asks"
+	case len(blocking) > 0:
+		fmt.Fprintf(w, "preflight: the copy cannot run until the rows marked ! are fixed: %s\n", strings.Join(blocking, ", "))
+		if len(byHand) > 0 {
+			fmt.Fprintf(w, "preflight: also, %d %s for something to be done by hand before `migrator cutover`: %s\n",
+				len(byHand), rows, strings.Join(byHand, ", "))
 		}
-		fmt.Fprintf(w, "preflight: the copy can run; %d %s for something to be done by hand before `migrator cutover`\n", byHand, rows)
+	case len(byHand) > 0:
+		fmt.Fprintf(w, "preflight: the copy can run; %d %s for something to be done by hand before `migrator cutover`: %s\n",
+			len(byHand), rows, strings.Join(byHand, ", "))
 	default:
 		fmt.Fprintln(w, "preflight: the destination is ready")
 	}
