@@ -2,6 +2,7 @@ package copy_test
 
 import (
 	"context"
+	cryptomd5 "crypto/md5"
 	"fmt"
 	"io"
 	"sync"
@@ -35,7 +36,7 @@ type partTamper struct {
 	Complete int
 }
 
-func (p *partTamper) UploadPart(ctx context.Context, bucket, key, id string, n int, body io.Reader, size int64, md5 []byte) (string, error) {
+func (p *partTamper) UploadPart(ctx context.Context, bucket, key, id string, n int, body io.Reader, size int64, md5 []byte, sum store.Checksum) (store.Part, error) {
 	p.mu.Lock()
 	k := fmt.Sprintf("%s#%d", key, n)
 	p.calls[k]++
@@ -48,15 +49,17 @@ func (p *partTamper) UploadPart(ctx context.Context, bucket, key, id string, n i
 	if bad {
 		body = &flipByte{r: body, at: size / 2}
 	}
-	etag, err := p.Store.UploadPart(ctx, bucket, key, id, n, body, size, md5)
+	part, err := p.Store.UploadPart(ctx, bucket, key, id, n, body, size, md5, sum)
 	if err != nil || !p.opaque {
-		return etag, err
+		return part, err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	o := fmt.Sprintf("opaque-%s-%d", id, n)
-	p.real[o] = etag
-	return o, nil
+	// 32 hex digits that are not the part's MD5, as SSE-KMS and SSE-C answer.
+	o := fmt.Sprintf("%x", cryptomd5.Sum([]byte(fmt.Sprintf("opaque-%s-%d", id, n))))
+	p.real[o] = part.ETag
+	part.ETag = o
+	return part, nil
 }
 
 func (p *partTamper) CompleteMultipart(ctx context.Context, bucket, key, id string, parts []store.Part) (string, error) {
