@@ -147,6 +147,7 @@ func (c *common) store(side string, e config.Endpoint, workers int, m *metrics.M
 		SessionToken: e.SessionToken.Value(),
 		StallTimeout: e.StallTimeout,
 		MaxConns:     workers,
+		SSE:          sseOf(e),
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s.%w", side, err)
@@ -240,4 +241,12 @@ func fail(w io.Writer, cmd string, err error) int {
 		return ExitUsage
 	}
 	return ExitFailed
+}
+
+// sseOf is the encryption the endpoint asks for on every write (destination.sse).
+func sseOf(e config.Endpoint) *s3.SSE {
+	if e.SSE == nil {
+		return nil
+	}
+	return &s3.SSE{Type: e.SSE.Type, KMSKeyID: e.SSE.KMSKeyID}
 }
