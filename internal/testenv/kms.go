@@ -28,10 +28,13 @@ const (
 )
 
 func (e Encryption) String() string {
-	if e == SSEKMS {
+	switch e {
+	case SSES3:
+		return "SSE-S3"
+	case SSEKMS:
 		return "SSE-KMS"
 	}
-	return "SSE-S3"
+	return "none"
 }
 
 // EncryptBucket sets the bucket's default encryption, as an operator does on the
