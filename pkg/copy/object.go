@@ -80,7 +80,14 @@ func (c *objectCopier) copySingle(ctx context.Context, obj store.Object) (copied
 	if err != nil {
 		return copied{}, r.explain(c.srcBkt, obj.Key, err)
 	}
-	if sum == nil && isMD5(etag) && etag != r.hex() {
+	if sum != nil && etag != hex.EncodeToString(sum) {
+		// The destination verified the Content-MD5 and answered another ETag: it makes
+		// ETags its own way (SSE-KMS, SSE-C), for parts too.
+		c.partETags.learn(c.dstBkt, false)
+	}
+	// Where ETags are known to be no MD5s, the streaming CRC32C the destination
+	// checked is the proof, and an ETag unlike the MD5 is no sign of damage.
+	if sum == nil && isMD5(etag) && etag != r.hex() && !c.partETags.knownNotMD5(c.dstBkt) {
 		return copied{}, fmt.Errorf("put %s/%s: destination ETag %s differs from the MD5 %s of the bytes sent: %w",
 			c.dstBkt, obj.Key, etag, r.hex(), retry.ErrTransient)
 	}
