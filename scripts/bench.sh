@@ -199,7 +199,9 @@ self_requests() { # metrics file -> total requests the migrator counted
 # make_dest_buckets server pairs: the destination buckets, with default SSE-KMS in a -kms set.
 make_dest_buckets() {
   seed_on "$1" destination --set none --buckets "$(dest_buckets "$2")" >/dev/null
-  [ -z "$kms_key" ] || benchctl sse-kms "$(url "$1")" destination ${2//,/ } >/dev/null
+  local buckets
+  buckets=$(dest_buckets "$2")
+  [ -z "$kms_key" ] || benchctl sse-kms "$(url "$1")" destination ${buckets//,/ } >/dev/null
 }
 
 pairs_for() { # set -> "src:dst,..."

@@ -176,8 +176,10 @@ func copyTwice(t *testing.T, r *rig, p copy.Pair, prepare func(*partTamper), che
 	}
 }
 
-// A destination whose part ETags are not MD5s cannot vouch for the parts: the copier
-// hashes them on the way and proves them against the source's ETag itself.
+// A destination whose part ETags are 32 hex digits but not MD5s (SSE-KMS, SSE-C)
+// cannot vouch for the parts by them: each part goes with a CRC32C the destination
+// verifies and answers, and the MD5s hashed on the way add up to the source's ETag. No
+// object fails or starts over for it, the first into the bucket included.
 func TestPartETagsThatAreNoMD5sAreProvenByHashing(t *testing.T) {
 	t.Parallel()
 	r, p := newPartRig(t, "proof-opaque")
