@@ -465,7 +465,7 @@ func (r *pairRun) work(ctx context.Context, j job) (int64, bool) {
 	defer r.o.Observer.InFlight(-1)
 	if j.maybeOwn != nil {
 		r.confirmOwnCopy(ctx, j.obj, *j.maybeOwn)
-		return
+		return 0, true // nothing written: it tells the gate nothing of the link
 	}
 	c, err := r.copyOne(ctx, j.obj)
 	switch {
