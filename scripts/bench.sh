@@ -18,6 +18,10 @@
 # Per set, after the resume, the baseline is held against itself in BENCH_NOISE_PAIRS more
 # pairs: how far apart two runs of one program land on this machine, the yardstick for
 # reading the migrator's ratio.
+# A set named NAME-kms (BENCH_SETS="mixed mixed-kms") is NAME's data copied into
+# destination servers with a KMS key and buckets with default SSE-KMS encryption (part
+# ETags that are no MD5s: every part goes with a CRC32C the destination verifies); with
+# both, the report ends with the migrator's rate into SSE-KMS against plain MinIO.
 # Knobs (environment): BENCH_SETS="mixed tiny", BENCH_WORKERS=32, BENCH_PAIRS=8,
 # BENCH_NOISE_PAIRS=4.
 # Writes bench/results.md.
@@ -70,9 +74,15 @@ newsecret() { head -c 18 /dev/urandom | base64 | tr -d '/+='; }
 export MIGRATOR_SOURCE_ACCESS_KEY=bench-source MIGRATOR_SOURCE_SECRET_KEY=$(newsecret)
 export MIGRATOR_DESTINATION_ACCESS_KEY=bench-destination MIGRATOR_DESTINATION_SECRET_KEY=$(newsecret)
 
+# The KMS key destination servers get while a -kms set runs (name:base64 of 32 bytes),
+# in the environment only; "" for plain servers.
+kms_key=""
+kms_name=bench-key
+
 start_minio() { # name side(source|destination) [from]: a fresh server with empty data, or a copy of folder from
-  local name=$1 side=${2^^} from=${3:-} key secret
+  local name=$1 side=${2^^} from=${3:-} key secret kms=""
   key=MIGRATOR_${side}_ACCESS_KEY secret=MIGRATOR_${side}_SECRET_KEY
+  [ "$side" != DESTINATION ] || kms=$kms_key
   local attempt
   # A free port can be taken between free_port and MinIO's bind (by a test of the same
   # machine): MinIO then exits at once, and another pair of ports is tried.
@@ -85,11 +95,16 @@ start_minio() { # name side(source|destination) [from]: a fresh server with empt
     # once a minute with the default speed, taking 10-20% of a core in bursts: on a source
     # seeded with 10,000 objects it fell on some copies and not on others, whichever tool
     # ran them. At its slowest speed it waits 30 minutes between cycles.
-    MINIO_ROOT_USER=${!key} MINIO_ROOT_PASSWORD=${!secret} MINIO_BROWSER=off MINIO_UPDATE=off \
-      MINIO_PROMETHEUS_AUTH_TYPE=public MINIO_SCANNER_SPEED=slowest MINIO_SYNC_BOOT=on \
-      minio server --quiet --address "127.0.0.1:${port[$name]}" --console-address "127.0.0.1:$(free_port)" \
-      ${certs_dir:+--certs-dir "$certs_dir"} "$data/$name" \
-      >"$work/minio-$name.log" 2>&1 &
+    # Keys go in the environment (exported in the subshell that becomes MinIO), never
+    # on a command line.
+    (
+      [ -z "$kms" ] || export MINIO_KMS_SECRET_KEY=$kms
+      MINIO_ROOT_USER=${!key} MINIO_ROOT_PASSWORD=${!secret} MINIO_BROWSER=off MINIO_UPDATE=off \
+        MINIO_PROMETHEUS_AUTH_TYPE=public MINIO_SCANNER_SPEED=slowest MINIO_SYNC_BOOT=on \
+        exec minio server --quiet --address "127.0.0.1:${port[$name]}" --console-address "127.0.0.1:$(free_port)" \
+        ${certs_dir:+--certs-dir "$certs_dir"} "$data/$name" \
+        >"$work/minio-$name.log" 2>&1
+    ) &
     pid[$name]=$!
     for _ in $(seq 1 300); do
       # Only while our server runs: the port may answer for another program's.
@@ -181,8 +196,16 @@ self_requests() { # metrics file -> total requests the migrator counted
   awk '/^openreplay_migrator_requests_total\{/ { n += $NF } END { printf "%d", n }' "$1" 2>/dev/null || echo 0
 }
 
+# make_dest_buckets server pairs: the destination buckets, with default SSE-KMS in a -kms set.
+make_dest_buckets() {
+  seed_on "$1" destination --set none --buckets "$(dest_buckets "$2")" >/dev/null
+  local buckets
+  buckets=$(dest_buckets "$2")
+  [ -z "$kms_key" ] || benchctl sse-kms "$(url "$1")" destination ${buckets//,/ } >/dev/null
+}
+
 pairs_for() { # set -> "src:dst,..."
-  case $1 in
+  case ${1%-kms} in
   mixed) echo "mobs:bench-recordings,sessions-assets:bench-assets,sourcemaps:bench-sourcemaps" ;;
   tiny) echo "sessions-assets:bench-assets" ;;
   esac
@@ -234,7 +257,7 @@ run_copy() { # set tool round pairs [file] -> one result line in file ($work/cop
   stop_minio source
   start_minio source source "$data/seeded"
   start_minio "$dst" destination
-  seed_on "$dst" destination --set none --buckets "$(dest_buckets "$pairs")" >/dev/null
+  make_dest_buckets "$dst" "$pairs"
   reqsnap source >"$work/$tag.src0"
   reqsnap "$dst" >"$work/$tag.dst0"
   c0=$(echo "$(cpu_of source) $(cpu_of "$dst")" | awk '{ print $1 + $2 }')
@@ -293,7 +316,7 @@ resume() { # set pairs: kill -9 at about half way, restart, count keys written t
   echo "== $set: resume after kill -9 at ~50% (versioned destination)"
   stop_minio dst-resume
   start_minio dst-resume destination
-  seed_on dst-resume destination --set none --buckets "$(dest_buckets "$pairs")" >/dev/null
+  make_dest_buckets dst-resume "$pairs"
   local dbs=() srcs=()
   for b in ${pairs//,/ }; do srcs+=("${b%%:*}"); dbs+=("${b#*:}"); done
   benchctl versioning "$(url dst-resume)" destination "${dbs[@]}"
@@ -391,12 +414,27 @@ report_noise() { # set
     }' "$work/noise-$1" >>"$results"
 }
 
+report_kms() { # the migrator's objects/s into SSE-KMS against plain MinIO, for sets that ran both ways
+  local set
+  for set in $sets; do
+    [[ $set == *-kms ]] && [ -s "$work/copies-$set" ] && [ -s "$work/copies-${set%-kms}" ] || continue
+    awk -v plain="${set%-kms}" -v kms="$set" "$ratios_awk"'
+      $1 == "migrator" { r = $3 / $5; if (FILENAME ~ /-kms$/) k[++nk] = r; else p[++np] = r }
+      END {
+        sort_ratios(k, nk); sort_ratios(p, np)
+        printf "## Into SSE-KMS: %s set\n\nThe migrator'"'"'s objects/s into destination buckets with default SSE-KMS (%s) against plain MinIO (%s), medians of %d and %d copies: %.1f against %.1f, **%.3f**.\n\n", plain, listed(k, nk), listed(p, np), nk, np, median(k, nk), median(p, np), median(k, nk) / median(p, np)
+      }' "$work/copies-${set%-kms}" "$work/copies-$set" >>"$results"
+  done
+}
+
 for set in $sets; do
   pairs=$(pairs_for "$set")
+  kms_key=""
+  [[ $set != *-kms ]] || kms_key="$kms_name:$(head -c 32 /dev/urandom | base64)"
   echo "== $set: seeding the source"
   stop_minio source
   start_minio source source
-  seed_on source source --set "$set" | sed 's/^/   /'
+  seed_on source source --set "${set%-kms}" | sed 's/^/   /'
   srcs=()
   for b in ${pairs//,/ }; do srcs+=("${b%%:*}"); done
   read -r src_objects src_bytes < <(benchctl size "$(url source)" source "${srcs[@]}")
@@ -429,6 +467,8 @@ for set in $sets; do
   report_noise "$set"
 done
 
+report_kms
+kms_key="" # what follows runs on plain servers
 [ "${BENCH_WAN:-on}" = off ] || . scripts/bench_wan.sh
 
 echo "== merge-join benchmark (synthetic sorted listings, go test -bench BenchmarkJoin)"

@@ -51,7 +51,13 @@ type site struct {
 
 func newSite(t *testing.T, spec seed.Spec, workers int) *site {
 	t.Helper()
-	s := &site{t: t, src: testenv.StartMinIO(t), dst: testenv.StartMinIO(t), dir: t.TempDir()}
+	return newSiteOn(t, spec, workers, testenv.StartMinIO(t))
+}
+
+// newSiteOn is newSite with the destination server the test started.
+func newSiteOn(t *testing.T, spec seed.Spec, workers int, dst *testenv.MinIO) *site {
+	t.Helper()
+	s := &site{t: t, src: testenv.StartMinIO(t), dst: dst, dir: t.TempDir()}
 	s.src.MakeBuckets(seed.Recordings, seed.Assets, seed.Sourcemaps)
 	if _, err := seed.Write(context.Background(), s.src.Client(), seed.Plan(spec), 8); err != nil {
 		t.Fatal(err)

@@ -97,6 +97,7 @@ func adminClient(side string, e config.Endpoint) (*s3.Client, error) {
 		SecretKey:    e.SecretKey.Value(),
 		SessionToken: e.SessionToken.Value(),
 		CAFile:       e.CAFile,
+		SSE:          sseOf(e), // preflight's probe writes must pass a policy demanding it
 	})
 	if err != nil {
 		return nil, errors.New(side + "." + err.Error())

@@ -163,6 +163,7 @@ func (c *common) store(side string, e config.Endpoint, workers int, m *metrics.M
 		SessionToken: e.SessionToken.Value(),
 		StallTimeout: e.StallTimeout,
 		MaxConns:     workers,
+		SSE:          sseOf(e),
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s.%w", side, err)
@@ -285,4 +286,12 @@ func checkStateDir(cfg *config.Config) error {
 		return fmt.Errorf("stateDir %s: remove the write test: %w", cfg.StateDir, err)
 	}
 	return nil
+}
+
+// sseOf is the encryption the endpoint asks for on every write (destination.sse).
+func sseOf(e config.Endpoint) *s3.SSE {
+	if e.SSE == nil {
+		return nil
+	}
+	return &s3.SSE{Type: e.SSE.Type, KMSKeyID: e.SSE.KMSKeyID}
 }

@@ -85,11 +85,11 @@ func (f *Faulty) Put(ctx context.Context, bucket, key string, body io.Reader, si
 	return f.etag(e), err
 }
 
-func (f *Faulty) UploadPart(ctx context.Context, bucket, key, id string, n int, body io.Reader, size int64, md5 []byte) (string, error) {
+func (f *Faulty) UploadPart(ctx context.Context, bucket, key, id string, n int, body io.Reader, size int64, md5 []byte, sum store.Checksum) (store.Part, error) {
 	if err := f.fail("part", key); err != nil {
-		return "", err
+		return store.Part{}, err
 	}
-	return f.Store.UploadPart(ctx, bucket, key, id, n, body, size, md5)
+	return f.Store.UploadPart(ctx, bucket, key, id, n, body, size, md5, sum)
 }
 
 func (f *Faulty) CompleteMultipart(ctx context.Context, bucket, key, id string, parts []store.Part) (string, error) {
@@ -100,12 +100,12 @@ func (f *Faulty) CompleteMultipart(ctx context.Context, bucket, key, id string, 
 	return f.etag(e), err
 }
 
-func (f *Faulty) CreateMultipart(ctx context.Context, bucket, key string, h store.Header) (string, error) {
+func (f *Faulty) CreateMultipart(ctx context.Context, bucket, key string, h store.Header, sum store.Checksum) (string, error) {
 	err := f.fail("create", key)
 	if err != nil && !errors.Is(err, ErrAnswerLost) {
 		return "", err
 	}
-	id, cerr := f.Store.CreateMultipart(ctx, bucket, key, h)
+	id, cerr := f.Store.CreateMultipart(ctx, bucket, key, h, sum)
 	if err != nil {
 		return "", err
 	}

@@ -102,6 +102,8 @@ type MinIOOptions struct {
 	Env     []string  // extra environment, NAME=value
 	DataDir string    // where the data lives; default a fresh folder (on tmpfs if there is one)
 	TLS     *TLSFiles // serve https with this certificate (see SelfSigned)
+	// KMS gives the server a KMS key (KMSKeyID), for SSE-S3 and SSE-KMS (see EncryptBucket).
+	KMS bool
 }
 
 // StartMinIOWith starts a fresh server as o says and stops it when the test ends.
@@ -124,6 +126,9 @@ func StartMinIOWith(t testing.TB, o MinIOOptions) *MinIO {
 		m.CAFile = o.TLS.CAFile
 	}
 	extraEnv := o.Env
+	if o.KMS {
+		extraEnv = append([]string{kmsEnv()}, extraEnv...)
+	}
 	m.env = append(os.Environ(),
 		"MINIO_ROOT_USER="+m.AccessKey,
 		"MINIO_ROOT_PASSWORD="+m.SecretKey,

@@ -81,9 +81,8 @@ func (m *ETagMap) Len() int {
 	return len(m.m)
 }
 
-// Record keeps one mapping. It is durable on return with a Dir, and after the next
-// Flush with an S3 store: the engine flushes before every checkpoint, so each key below
-// a saved watermark has its mapping saved.
+// Record keeps one mapping. It is durable after the next Flush: the engine flushes
+// before every checkpoint, so each key below a saved watermark has its mapping saved.
 func (m *ETagMap) Record(key, src, dest string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

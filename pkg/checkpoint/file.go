@@ -68,7 +68,7 @@ func (d Dir) SaveResolutions(_ context.Context, name string, r *Resolutions) err
 }
 
 // OpenETagMap loads the map kept beside the checkpoint named name, in a file to which
-// each Record appends a line and syncs it.
+// each Record appends a line, synced at each Flush.
 func (d Dir) OpenETagMap(_ context.Context, name string) (*ETagMap, error) {
 	path := filepath.Join(string(d), safeName(name)+".etags")
 	m := newETagMap(&fileSink{path: path})
@@ -85,7 +85,12 @@ func (d Dir) OpenETagMap(_ context.Context, name string) (*ETagMap, error) {
 	return m, nil
 }
 
-// fileSink appends each entry to a file and syncs it at once.
+// fileSink appends each entry to a file and syncs it at the next flush. Syncing every
+// entry cost a disk flush per object copied into SSE-KMS, one at a time under the map's
+// lock: 3 ms each on the bench machine, about 30 s of 9,000 objects. The engine flushes
+// before every checkpoint, so each key below a saved watermark has its entry on disk; an
+// entry a crash loses belongs to a key past it, which the next run lists again and
+// recognises by reading (pkg/copy's confirmOwnCopy).
 type fileSink struct {
 	path string
 	f    *os.File
@@ -106,13 +111,18 @@ func (s *fileSink) add(e etagEntry) error {
 	if _, err := s.f.Write(append([]byte{'\n'}, encodeEntry(e)...)); err != nil {
 		return fmt.Errorf("append %s: %w", s.path, err)
 	}
+	return nil
+}
+
+func (s *fileSink) flush(context.Context) error {
+	if s.f == nil {
+		return nil
+	}
 	if err := s.f.Sync(); err != nil {
 		return fmt.Errorf("sync %s: %w", s.path, err)
 	}
 	return nil
 }
-
-func (s *fileSink) flush(context.Context) error { return nil }
 
 func (s *fileSink) close() error {
 	if s.f == nil {

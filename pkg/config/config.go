@@ -39,6 +39,7 @@ type Endpoint struct {
 	// StallTimeout: a connection that moves no byte either way this long is dropped and
 	// the request retried (default 2m).
 	StallTimeout time.Duration `yaml:"stallTimeout"`
+	SSE          *SSE          `yaml:"sse"` // destination only: encryption asked for on every write
 
 	from origins // where Endpoint and the keys came from, for messages
 }
@@ -208,6 +209,9 @@ func (c *Config) Validate() error {
 	}
 	if u, err := url.Parse(c.Destination.Endpoint); err == nil && u.Scheme == "http" && !c.AllowInsecure && !hasUserinfo(c.Destination.Endpoint) {
 		errs = append(errs, fmt.Errorf("destination.endpoint %s is plain http: recordings and keys would cross the network unencrypted; use https, or set allowInsecure: true", c.Destination.Endpoint))
+	}
+	if err := c.validateSSE(); err != nil {
+		errs = append(errs, err)
 	}
 	if len(c.Pairs()) == 0 {
 		errs = append(errs, errors.New("buckets: no bucket to copy; map each source bucket to its destination, e.g. buckets: {mobs: openreplay-recordings}"))

@@ -307,6 +307,9 @@ type job struct {
 	run  *pairRun
 	obj  store.Object
 	slot *slot
+	// maybeOwn, if set, is the destination's newer object of the same size whose ETag
+	// is not in the ETag map: read before it is called a conflict (see confirmOwnCopy).
+	maybeOwn *store.Object
 }
 
 // do is a worker's handling of one job; it returns the bytes copied, and whether the
@@ -403,18 +406,20 @@ func (r *pairRun) list(ctx context.Context, jobs chan<- job) error {
 			r.mark.skip(a.Src.Key)
 			r.record(a.Src.Key, Skipped, a.Src.Size, nil)
 		case ActConflict:
+			if a.Dst.Size == a.Src.Size {
+				// Maybe this migrator's own copy, made by a run killed before it
+				// recorded the destination's ETag: a worker reads to tell.
+				dst := a.Dst
+				if err := r.hand(ctx, jobs, job{run: r, obj: a.Src, maybeOwn: &dst}); err != nil {
+					return err
+				}
+				break
+			}
 			r.mark.skip(a.Src.Key)
-			r.o.Log.Warn("conflict: the destination holds a newer, different object; left alone until `migrator resolve` says which to keep",
-				zap.String("bucket", r.pair.Dest), zap.String("key", a.Src.Key))
-			r.record(a.Src.Key, Conflict, a.Src.Size, nil)
+			r.conflict(a.Src)
 		case ActCopy:
-			s := r.mark.begin(a.Src.Key)
-			r.inflight.Add(1)
-			select {
-			case jobs <- job{run: r, obj: a.Src, slot: s}:
-			case <-ctx.Done():
-				r.inflight.Done()
-				return ctx.Err() // s stays open: the watermark must not pass it
+			if err := r.hand(ctx, jobs, job{run: r, obj: a.Src}); err != nil {
+				return err
 			}
 		}
 		return ctx.Err()
@@ -423,6 +428,26 @@ func (r *pairRun) list(ctx context.Context, jobs chan<- job) error {
 		return nil
 	}
 	return err
+}
+
+// hand queues j for the workers, with a watermark slot that stays open until it is done.
+func (r *pairRun) hand(ctx context.Context, jobs chan<- job, j job) error {
+	j.slot = r.mark.begin(j.obj.Key)
+	r.inflight.Add(1)
+	select {
+	case jobs <- j:
+		return nil
+	case <-ctx.Done():
+		r.inflight.Done()
+		return ctx.Err() // the slot stays open: the watermark must not pass it
+	}
+}
+
+// conflict leaves a newer, different destination object alone, and says so.
+func (r *pairRun) conflict(src store.Object) {
+	r.o.Log.Warn("conflict: the destination holds a newer, different object; left alone until `migrator resolve` says which to keep",
+		zap.String("bucket", r.pair.Dest), zap.String("key", src.Key))
+	r.record(src.Key, Conflict, src.Size, nil)
 }
 
 // same recognises equal objects from the listings alone, including copies whose
@@ -452,6 +477,10 @@ func (r *pairRun) work(ctx context.Context, j job) (int64, bool) {
 	defer r.mark.finish(j.slot)
 	r.o.Observer.InFlight(1)
 	defer r.o.Observer.InFlight(-1)
+	if j.maybeOwn != nil {
+		r.confirmOwnCopy(ctx, j.obj, *j.maybeOwn)
+		return 0, true // nothing written: it tells the gate nothing of the link
+	}
 	c, err := r.copyOne(ctx, j.obj)
 	switch {
 	case errors.Is(err, errGone):

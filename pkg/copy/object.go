@@ -80,7 +80,14 @@ func (c *objectCopier) copySingle(ctx context.Context, obj store.Object) (copied
 	if err != nil {
 		return copied{}, r.explain(c.srcBkt, obj.Key, err)
 	}
-	if sum == nil && isMD5(etag) && etag != r.hex() {
+	if sum != nil && etag != hex.EncodeToString(sum) {
+		// The destination verified the Content-MD5 and answered another ETag: it makes
+		// ETags its own way (SSE-KMS, SSE-C), for parts too.
+		c.partETags.learn(c.dstBkt, false)
+	}
+	// Where ETags are known to be no MD5s, the streaming CRC32C the destination
+	// checked is the proof, and an ETag unlike the MD5 is no sign of damage.
+	if sum == nil && isMD5(etag) && etag != r.hex() && !c.partETags.knownNotMD5(c.dstBkt) {
 		return copied{}, fmt.Errorf("put %s/%s: destination ETag %s differs from the MD5 %s of the bytes sent: %w",
 			c.dstBkt, obj.Key, etag, r.hex(), retry.ErrTransient)
 	}
@@ -88,24 +95,27 @@ func (c *objectCopier) copySingle(ctx context.Context, obj store.Object) (copied
 }
 
 // copyMultipart uploads the object with the source's own part boundaries, so the
-// destination computes the same "md5-of-part-md5s-N" ETag. Nothing becomes visible before
-// the parts are proven: their MD5s must add up to the source's ETag before the upload is
-// completed, so a damaged object never appears. (Sending Content-MD5 per part would mean
-// buffering whole parts in memory: the source's part MD5s are known only as their sum.)
+// destination computes the same "md5-of-part-md5s-N" ETag where it computes ETags as
+// MD5s. Nothing becomes visible before the parts are proven: their MD5s must add up to
+// the source's ETag, and each part must be what the destination stored, before the
+// upload is completed, so a damaged object never appears. (Sending Content-MD5 per
+// part would mean buffering whole parts in memory: the source's part MD5s are known
+// only as their sum.)
 //
-// Where the destination's part ETags are the MD5s of the parts it stored (MinIO, S3
-// without KMS or customer keys, GCS: learned per bucket, see partETagHints), its own ETags
-// are that proof, read off the answers, and nothing is hashed here: an MD5 computed
-// here would only repeat what the destination computed over the very bytes it keeps.
-// Until that is known, or where its part ETags are something else, each part is
-// hashed while it streams and checked against the part ETag, as the sum's terms.
+// Where the destination's part ETags are known to be the MD5s of the parts it stored
+// (MinIO, S3 without KMS or customer keys, GCS: learned per bucket, see partETagHints),
+// they are that proof, read off the answers, and nothing is hashed here. Until that is
+// known, and where they are something else (SSE-KMS, SSE-C), each part is hashed here
+// while it streams, MD5 for the sum and CRC32C for the destination: the part is sent
+// with that CRC32C, which the destination verifies before it keeps the part, and the
+// one it answers must be the one computed here.
 func (c *objectCopier) copyMultipart(ctx context.Context, obj store.Object, n int) (copied, error) {
 	hashed := !c.partETags.areMD5(c.dstBkt)
 	cp, err := c.copyMultipartOnce(ctx, obj, n, hashed)
 	if !hashed && errors.Is(err, errUnproven) {
 		// The destination's word did not add up (or was no MD5): the upload is
-		// aborted; copy again, hashing the parts here, which tells a damaged part
-		// from ETags that are not MD5s.
+		// aborted; copy again with the parts hashed and checksummed, which tells a
+		// damaged part from ETags that are not MD5s.
 		cp, err = c.copyMultipartOnce(ctx, obj, n, true)
 	}
 	return cp, err
@@ -143,7 +153,11 @@ func (c *objectCopier) copyMultipartOnce(ctx context.Context, obj store.Object, 
 		body.Close()
 		return copied{}, err
 	}
-	id, err := c.dst.CreateMultipart(ctx, c.dstBkt, obj.Key, h)
+	sum := store.NoChecksum
+	if hashed {
+		sum = store.CRC32C
+	}
+	id, err := c.dst.CreateMultipart(ctx, c.dstBkt, obj.Key, h, sum)
 	if err != nil {
 		body.Close()
 		// The create may have reached the service: the journal keeps the key, so the
@@ -156,7 +170,7 @@ func (c *objectCopier) copyMultipartOnce(ctx context.Context, obj store.Object, 
 		body.Close()
 		return copied{}, err
 	}
-	etag, err := c.uploadParts(ctx, obj, m, body, id, n, hashed)
+	etag, err := c.uploadParts(ctx, obj, m, body, id, n, sum)
 	if err != nil {
 		c.abort(obj.Key, id)
 		return copied{}, err
@@ -166,10 +180,13 @@ func (c *objectCopier) copyMultipartOnce(ctx context.Context, obj store.Object, 
 }
 
 // uploadParts sends the parts and proves them before completing the upload: the MD5s of
-// the parts as the destination stored them must add up to the source's ETag. Each
-// part's MD5 is the destination's part ETag, or, with hashed, the MD5 of the bytes sent,
-// which a part ETag that is an MD5 must then equal.
-func (c *objectCopier) uploadParts(ctx context.Context, obj store.Object, first store.ObjectMeta, body io.ReadCloser, id string, n int, hashed bool) (string, error) {
+// the parts must add up to the source's ETag, and each part must be what the
+// destination stored. Without sum, the part ETags are both proofs at once. With sum,
+// the MD5s are those of the bytes read here, and a part is proven by the destination
+// answering the CRC32C computed over those same bytes, or, where it answers none, by
+// a part ETag equal to their MD5.
+func (c *objectCopier) uploadParts(ctx context.Context, obj store.Object, first store.ObjectMeta, body io.ReadCloser, id string, n int, sum store.Checksum) (string, error) {
+	hashed := sum != store.NoChecksum
 	parts := make([]store.Part, 0, n)
 	sums := md5.New()
 	var total int64
@@ -189,8 +206,11 @@ func (c *objectCopier) uploadParts(ctx context.Context, obj store.Object, first 
 			}
 			size = m.PartSize
 		}
-		hr := newSourceReader(body, hashed)
-		etag, err := c.dst.UploadPart(ctx, c.dstBkt, obj.Key, id, i, hr, size, nil)
+		hr := newSourceReader(body, false)
+		if hashed {
+			hr = newPartReader(body)
+		}
+		part, err := c.dst.UploadPart(ctx, c.dstBkt, obj.Key, id, i, hr, size, nil, sum)
 		body.Close()
 		if err != nil {
 			return "", hr.explain(c.srcBkt, obj.Key, err)
@@ -198,22 +218,15 @@ func (c *objectCopier) uploadParts(ctx context.Context, obj store.Object, first 
 		if hr.n != size {
 			return "", fmt.Errorf("get %s/%s part %d: read %d of %d bytes: %w", c.srcBkt, obj.Key, i, hr.n, size, retry.ErrTransient)
 		}
-		sum := md5FromETag(etag)
-		if sum == nil {
-			c.partETags.learn(c.dstBkt, false)
+		partMD5, err := c.provePart(obj.Key, i, part, hr, hashed)
+		if err != nil {
+			return "", err
+		}
+		if !bytes.Equal(md5FromETag(part.ETag), partMD5) {
 			allMD5 = false
 		}
-		if hashed {
-			sent := hr.sum()
-			if sum != nil && !bytes.Equal(sum, sent) {
-				return "", fmt.Errorf("put %s/%s part %d: destination stored other bytes than were sent: %w", c.dstBkt, obj.Key, i, retry.ErrTransient)
-			}
-			sum = sent
-		} else if sum == nil {
-			return "", fmt.Errorf("put %s/%s part %d: part ETag %q is no MD5: %w", c.dstBkt, obj.Key, i, etag, errUnproven)
-		}
-		sums.Write(sum)
-		parts = append(parts, store.Part{Number: i, ETag: etag})
+		sums.Write(partMD5)
+		parts = append(parts, part)
 		total += size
 	}
 	if want := fmt.Sprintf("%x-%d", sums.Sum(nil), n); want != obj.ETag {
@@ -225,12 +238,38 @@ func (c *objectCopier) uploadParts(ctx context.Context, obj store.Object, first 
 	if total != first.Size {
 		return "", fmt.Errorf("copy %s/%s: parts hold %d bytes, object has %d", c.srcBkt, obj.Key, total, first.Size)
 	}
-	if hashed && allMD5 {
-		// Every part ETag equalled the MD5 of the bytes sent: from now on they are
-		// the proof in this bucket.
-		c.partETags.learn(c.dstBkt, true)
+	if hashed {
+		// Every part ETag equalled the MD5 of the bytes sent: from now on they are the
+		// proof in this bucket. One that did not, on a part the destination's CRC32C
+		// proved, shows its ETags are something else (SSE-KMS): keep checksumming.
+		c.partETags.learn(c.dstBkt, allMD5)
 	}
 	return c.dst.CompleteMultipart(ctx, c.dstBkt, obj.Key, id, parts)
+}
+
+// provePart checks that the destination stored the part as it was read, and returns
+// the part's MD5, a term of the source ETag's sum.
+func (c *objectCopier) provePart(key string, i int, part store.Part, hr *sourceReader, hashed bool) ([]byte, error) {
+	etagMD5 := md5FromETag(part.ETag)
+	if !hashed {
+		if etagMD5 == nil {
+			c.partETags.learn(c.dstBkt, false)
+			return nil, fmt.Errorf("put %s/%s part %d: part ETag %q is no MD5: %w", c.dstBkt, key, i, part.ETag, errUnproven)
+		}
+		return etagMD5, nil
+	}
+	sent := hr.sum()
+	switch {
+	case part.Checksum != "" && part.Checksum != hr.crc32c():
+		return nil, fmt.Errorf("put %s/%s part %d: destination verified CRC32C %s, the bytes read have %s: %w", c.dstBkt, key, i, part.Checksum, hr.crc32c(), retry.ErrTransient)
+	case part.Checksum != "":
+		return sent, nil
+	case etagMD5 == nil:
+		return nil, fmt.Errorf("put %s/%s part %d: the destination answered neither the part's CRC32C nor an MD5 ETag (%q): nothing proves what it stored", c.dstBkt, key, i, part.ETag)
+	case !bytes.Equal(etagMD5, sent):
+		return nil, fmt.Errorf("put %s/%s part %d: destination stored other bytes than were sent: %w", c.dstBkt, key, i, retry.ErrTransient)
+	}
+	return sent, nil
 }
 
 // abort discards an upload even when ctx is already cancelled (SIGTERM, grace over).

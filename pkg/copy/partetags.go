@@ -14,6 +14,12 @@ func (h *partETagHints) areMD5(bucket string) bool {
 	return ok && v.(bool)
 }
 
+// knownNotMD5 tells whether the destination has shown ETags that are no MD5s.
+func (h *partETagHints) knownNotMD5(bucket string) bool {
+	v, ok := h.m.Load(bucket)
+	return ok && !v.(bool)
+}
+
 // learn records what a part ETag showed: false (an ETag that is no MD5) wins over true.
 func (h *partETagHints) learn(bucket string, md5 bool) {
 	if md5 {

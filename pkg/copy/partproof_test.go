@@ -2,8 +2,13 @@ package copy_test
 
 import (
 	"context"
+	cryptomd5 "crypto/md5"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"sync"
 	"testing"
 
@@ -13,6 +18,7 @@ import (
 	"github.com/openreplay-migrator/openreplay-migrator/internal/testenv"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/checkpoint"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/copy"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/s3"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
 )
 
@@ -35,7 +41,7 @@ type partTamper struct {
 	Complete int
 }
 
-func (p *partTamper) UploadPart(ctx context.Context, bucket, key, id string, n int, body io.Reader, size int64, md5 []byte) (string, error) {
+func (p *partTamper) UploadPart(ctx context.Context, bucket, key, id string, n int, body io.Reader, size int64, md5 []byte, sum store.Checksum) (store.Part, error) {
 	p.mu.Lock()
 	k := fmt.Sprintf("%s#%d", key, n)
 	p.calls[k]++
@@ -48,15 +54,17 @@ func (p *partTamper) UploadPart(ctx context.Context, bucket, key, id string, n i
 	if bad {
 		body = &flipByte{r: body, at: size / 2}
 	}
-	etag, err := p.Store.UploadPart(ctx, bucket, key, id, n, body, size, md5)
+	part, err := p.Store.UploadPart(ctx, bucket, key, id, n, body, size, md5, sum)
 	if err != nil || !p.opaque {
-		return etag, err
+		return part, err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	o := fmt.Sprintf("opaque-%s-%d", id, n)
-	p.real[o] = etag
-	return o, nil
+	// 32 hex digits that are not the part's MD5, as SSE-KMS and SSE-C answer.
+	o := fmt.Sprintf("%x", cryptomd5.Sum([]byte(fmt.Sprintf("opaque-%s-%d", id, n))))
+	p.real[o] = part.ETag
+	part.ETag = o
+	return part, nil
 }
 
 func (p *partTamper) CompleteMultipart(ctx context.Context, bucket, key, id string, parts []store.Part) (string, error) {
@@ -168,8 +176,10 @@ func copyTwice(t *testing.T, r *rig, p copy.Pair, prepare func(*partTamper), che
 	}
 }
 
-// A destination whose part ETags are not MD5s cannot vouch for the parts: the copier
-// hashes them on the way and proves them against the source's ETag itself.
+// A destination whose part ETags are 32 hex digits but not MD5s (SSE-KMS, SSE-C)
+// cannot vouch for the parts by them: each part goes with a CRC32C the destination
+// verifies and answers, and the MD5s hashed on the way add up to the source's ETag. No
+// object fails or starts over for it, the first into the bucket included.
 func TestPartETagsThatAreNoMD5sAreProvenByHashing(t *testing.T) {
 	t.Parallel()
 	r, p := newPartRig(t, "proof-opaque")
@@ -178,4 +188,109 @@ func TestPartETagsThatAreNoMD5sAreProvenByHashing(t *testing.T) {
 			t.Fatalf("round %d: copied %d objects with %d completed uploads; want 18 and 6 (no upload started over)", round, res.Copied, tamper.Complete)
 		}
 	})
+}
+
+// wireTamper is a proxy on the wire between the migrator and the destination: it flips
+// one byte in the body of the first request that uploads part 2 of each object (after
+// any signing and checksumming the client did), as a bad link or middlebox would.
+type wireTamper struct {
+	proxy *httputil.ReverseProxy
+	mu    sync.Mutex
+	seen  map[string]bool // object key -> its part 2 was damaged once
+	// Refused counts the damaged requests the destination refused.
+	Refused, Damaged int
+}
+
+func startWireTamper(t *testing.T, dst *testenv.MinIO) (endpoint string, w *wireTamper) {
+	t.Helper()
+	target, err := url.Parse(dst.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w = &wireTamper{seen: map[string]bool{}}
+	w.proxy = httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(w)
+	t.Cleanup(srv.Close)
+	return srv.URL, w
+}
+
+func (w *wireTamper) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	damage := false
+	if r.Method == http.MethodPut && r.URL.Query().Get("partNumber") == "2" {
+		w.mu.Lock()
+		damage = !w.seen[r.URL.Path]
+		w.seen[r.URL.Path] = true
+		if damage {
+			w.Damaged++
+		}
+		w.mu.Unlock()
+	}
+	if !damage {
+		w.proxy.ServeHTTP(rw, r)
+		return
+	}
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{&flipByte{r: r.Body, at: r.ContentLength / 2}, r.Body}
+	rec := &statusRecorder{ResponseWriter: rw}
+	w.proxy.ServeHTTP(rec, r)
+	if rec.status >= 400 {
+		w.mu.Lock()
+		w.Refused++
+		w.mu.Unlock()
+	}
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// A part damaged on the wire, past every check the migrator makes itself, is refused
+// by the destination, which verifies the CRC32C sent with the part; the upload is
+// aborted, the object copied again, and the destination ends identical to the source.
+// Into SSE-KMS, whose part ETags prove nothing, that refusal is the only proof there is.
+func TestPartDamagedOnTheWireIsRefusedByTheDestination(t *testing.T) {
+	t.Parallel()
+	for _, enc := range []testenv.Encryption{0, testenv.SSEKMS} {
+		t.Run("encryption-"+enc.String(), func(t *testing.T) {
+			r := &rig{src: testenv.StartMinIO(t), dst: testenv.StartMinIOWith(t, testenv.MinIOOptions{KMS: true}), srcReq: testenv.NewRequests()}
+			r.src.MakeBuckets(seed.Recordings)
+			if _, err := seed.Write(context.Background(), r.src.Client(), seed.Plan(seed.Spec{Sessions: 3, LargeEvery: 1, LargeMax: 18 << 20, Seed: 83}), 8); err != nil {
+				t.Fatal(err)
+			}
+			p := copy.Pair{Source: seed.Recordings, Dest: "wire-damaged"}
+			r.dst.MakeBuckets(p.Dest)
+			if enc != 0 {
+				r.dst.EncryptBucket(p.Dest, enc)
+			}
+			endpoint, tamper := startWireTamper(t, r.dst)
+			var err error
+			r.srcS = client(t, r.src, r.srcReq)
+			if r.dstS, err = s3.New(s3.Options{Endpoint: endpoint, AccessKey: r.dst.AccessKey, SecretKey: r.dst.SecretKey, Region: "us-east-1"}); err != nil {
+				t.Fatal(err)
+			}
+			r.state = checkpoint.Dir(t.TempDir())
+			// One worker: the first multipart object is the one sent with checksums
+			// before anything is known of the bucket.
+			res := runPair(t, r.engine(copy.Options{Workers: 1}), p)
+			if res.Copied != 9 || tamper.Damaged != 3 {
+				t.Fatalf("copied %d objects, damaged %d parts; want 9 (3 multipart) and 3", res.Copied, tamper.Damaged)
+			}
+			// Into SSE-KMS every damaged part is refused; into a plain bucket the first
+			// is, and the later ones, once part ETags are known to be MD5s, are caught
+			// by the ETag sum before the upload is completed.
+			if want := map[bool]int{true: 3, false: 1}[enc == testenv.SSEKMS]; tamper.Refused < want {
+				t.Fatalf("the destination refused %d damaged parts; want at least %d", tamper.Refused, want)
+			}
+			testenv.AssertSame(t, r.src, p.Source, r.dst, p.Dest, enc == 0)
+			testenv.AssertNoUploads(t, r.dst, p.Dest)
+		})
+	}
 }

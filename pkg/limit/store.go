@@ -124,26 +124,26 @@ func (s Store) Put(ctx context.Context, bucket, key string, body io.Reader, size
 	return etag, err
 }
 
-func (s Store) CreateMultipart(ctx context.Context, bucket, key string, h store.Header) (string, error) {
+func (s Store) CreateMultipart(ctx context.Context, bucket, key string, h store.Header, sum store.Checksum) (string, error) {
 	if err := s.request(ctx); err != nil {
 		return "", err
 	}
 	start := time.Now()
-	id, err := s.Store.CreateMultipart(ctx, bucket, key, h)
+	id, err := s.Store.CreateMultipart(ctx, bucket, key, h, sum)
 	s.observe("multipart", start, err)
 	return id, err
 }
 
-func (s Store) UploadPart(ctx context.Context, bucket, key, uploadID string, number int, body io.Reader, size int64, md5 []byte) (string, error) {
+func (s Store) UploadPart(ctx context.Context, bucket, key, uploadID string, number int, body io.Reader, size int64, md5 []byte, sum store.Checksum) (store.Part, error) {
 	if err := s.request(ctx); err != nil {
-		return "", err
+		return store.Part{}, err
 	}
 	start := time.Now()
-	etag, err := s.Store.UploadPart(ctx, bucket, key, uploadID, number, s.body(ctx, body), size, md5)
+	part, err := s.Store.UploadPart(ctx, bucket, key, uploadID, number, s.body(ctx, body), size, md5, sum)
 	if err != nil {
 		s.observe("part", start, err) // failures count; a part's time is mostly its bytes
 	}
-	return etag, err
+	return part, err
 }
 
 func (s Store) CompleteMultipart(ctx context.Context, bucket, key, uploadID string, parts []store.Part) (string, error) {

@@ -115,18 +115,18 @@ func (w measured) Put(ctx context.Context, bucket, key string, body io.Reader, s
 	return etag, err
 }
 
-func (w measured) CreateMultipart(ctx context.Context, bucket, key string, h store.Header) (string, error) {
+func (w measured) CreateMultipart(ctx context.Context, bucket, key string, h store.Header, sum store.Checksum) (string, error) {
 	start := time.Now()
-	id, err := w.s.CreateMultipart(ctx, bucket, key, h)
+	id, err := w.s.CreateMultipart(ctx, bucket, key, h, sum)
 	w.observe("multipart", start, err)
 	return id, err
 }
 
-func (w measured) UploadPart(ctx context.Context, bucket, key, uploadID string, number int, body io.Reader, size int64, md5 []byte) (string, error) {
+func (w measured) UploadPart(ctx context.Context, bucket, key, uploadID string, number int, body io.Reader, size int64, md5 []byte, sum store.Checksum) (store.Part, error) {
 	start := time.Now()
-	etag, err := w.s.UploadPart(ctx, bucket, key, uploadID, number, body, size, md5)
+	part, err := w.s.UploadPart(ctx, bucket, key, uploadID, number, body, size, md5, sum)
 	w.observe("multipart", start, err)
-	return etag, err
+	return part, err
 }
 
 func (w measured) CompleteMultipart(ctx context.Context, bucket, key, uploadID string, parts []store.Part) (string, error) {

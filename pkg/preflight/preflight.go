@@ -640,7 +640,7 @@ func (c *checker) abortProbe(ctx context.Context, b Bucket) outcome {
 	}
 	var id string
 	err := call(ctx, func(ctx context.Context) (err error) {
-		id, err = c.dst.CreateMultipart(ctx, b.Dest, probeUploadKey, store.Header{ContentType: "text/plain"})
+		id, err = c.dst.CreateMultipart(ctx, b.Dest, probeUploadKey, store.Header{ContentType: "text/plain"}, store.NoChecksum)
 		return err
 	})
 	if err != nil {

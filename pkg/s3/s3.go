@@ -22,6 +22,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/encrypt"
 	"github.com/minio/minio-go/v7/pkg/tags"
 
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
@@ -45,6 +46,8 @@ type Options struct {
 	MaxConns int
 	// WrapTransport, if set, wraps the HTTP transport (tests count requests with it).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// SSE, if set, asks the service to encrypt every object this client writes.
+	SSE *SSE
 }
 
 // Client is a store.Store backed by minio-go.
@@ -56,6 +59,7 @@ type Client struct {
 	// copy is the first); from then on a GET asks for the object's tags with its body
 	// (see Get).
 	isMinIO *atomic.Bool
+	sse     encrypt.ServerSide // sent on every PUT and CreateMultipartUpload; nil: none
 }
 
 var _ store.Store = (*Client)(nil)
@@ -71,6 +75,10 @@ func New(o Options) (*Client, error) {
 	}
 	var rt http.RoundTripper
 	rt, err = transport(o)
+	if err != nil {
+		return nil, err
+	}
+	sse, err := o.SSE.serverSide()
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +100,7 @@ func New(o Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("endpoint %q: %w", o.Endpoint, err)
 	}
-	return &Client{core: minio.Core{Client: mc}, region: o.Region, google: strings.HasSuffix(u.Hostname(), "googleapis.com"), isMinIO: isMinIO}, nil
+	return &Client{core: minio.Core{Client: mc}, region: o.Region, google: strings.HasSuffix(u.Hostname(), "googleapis.com"), isMinIO: isMinIO, sse: sse}, nil
 }
 
 // serverSniffer notes whether the service is MinIO from the Server header of its answers.
@@ -235,7 +243,7 @@ func (c *Client) Tags(ctx context.Context, bucket, key string) (map[string]strin
 }
 
 func (c *Client) Put(ctx context.Context, bucket, key string, body io.Reader, size int64, md5 []byte, h store.Header) (string, error) {
-	opts, err := putOptions(h)
+	opts, err := c.putOptions(h)
 	if err != nil {
 		return "", &store.Error{Op: "put", Bucket: bucket, Key: key, Err: err}
 	}
@@ -252,10 +260,13 @@ func (c *Client) Put(ctx context.Context, bucket, key string, body io.Reader, si
 	return trimETag(info.ETag), nil
 }
 
-func (c *Client) CreateMultipart(ctx context.Context, bucket, key string, h store.Header) (string, error) {
-	opts, err := putOptions(h)
+func (c *Client) CreateMultipart(ctx context.Context, bucket, key string, h store.Header, sum store.Checksum) (string, error) {
+	opts, err := c.putOptions(h)
 	if err != nil {
 		return "", &store.Error{Op: "multipart", Bucket: bucket, Key: key, Err: err}
+	}
+	if sum != store.NoChecksum {
+		opts.UserMetadata = withChecksumAlgorithm(opts.UserMetadata, sum)
 	}
 	id, err := c.core.NewMultipartUpload(ctx, bucket, key, opts)
 	if err != nil {
@@ -264,21 +275,32 @@ func (c *Client) CreateMultipart(ctx context.Context, bucket, key string, h stor
 	return id, nil
 }
 
-func (c *Client) UploadPart(ctx context.Context, bucket, key, uploadID string, number int, body io.Reader, size int64, md5 []byte) (string, error) {
-	p, err := c.core.PutObjectPart(ctx, bucket, key, uploadID, number, body, size, minio.PutObjectPartOptions{
-		Md5Base64:            b64(md5),
-		DisableContentSha256: true,
-	})
-	if err != nil {
-		return "", wrap("multipart", bucket, key, err)
+func (c *Client) UploadPart(ctx context.Context, bucket, key, uploadID string, number int, body io.Reader, size int64, md5 []byte, sum store.Checksum) (store.Part, error) {
+	opts := minio.PutObjectPartOptions{Md5Base64: b64(md5), DisableContentSha256: true}
+	var tr *trailingChecksum
+	if sum != store.NoChecksum {
+		tr, body = newTrailingChecksum(body, sum)
+		opts.Trailer = tr.trailer
 	}
-	return trimETag(p.ETag), nil
+	p, err := c.core.PutObjectPart(ctx, bucket, key, uploadID, number, body, size, opts)
+	if err != nil {
+		return store.Part{}, wrap("multipart", bucket, key, err)
+	}
+	part := store.Part{Number: number, ETag: trimETag(p.ETag)}
+	if tr != nil {
+		part.Checksum, err = tr.confirmed(p)
+		if err != nil {
+			return store.Part{}, &store.Error{Op: "multipart", Bucket: bucket, Key: key, Err: fmt.Errorf("part %d: %w", number, err)}
+		}
+	}
+	return part, nil
 }
 
 func (c *Client) CompleteMultipart(ctx context.Context, bucket, key, uploadID string, parts []store.Part) (string, error) {
 	cp := make([]minio.CompletePart, len(parts))
 	for i, p := range parts {
-		cp[i] = minio.CompletePart{PartNumber: p.Number, ETag: p.ETag}
+		// Only CRC32C is ever asked for (store.Checksum).
+		cp[i] = minio.CompletePart{PartNumber: p.Number, ETag: p.ETag, ChecksumCRC32C: p.Checksum}
 	}
 	info, err := c.core.CompleteMultipartUpload(ctx, bucket, key, uploadID, cp, minio.PutObjectOptions{})
 	if err != nil {
@@ -324,7 +346,7 @@ func (c *Client) BucketExists(ctx context.Context, bucket string) (bool, error) 
 	return ok, nil
 }
 
-func putOptions(h store.Header) (minio.PutObjectOptions, error) {
+func (c *Client) putOptions(h store.Header) (minio.PutObjectOptions, error) {
 	o := minio.PutObjectOptions{
 		ContentType:        h.ContentType,
 		ContentEncoding:    h.ContentEncoding,
@@ -335,6 +357,7 @@ func putOptions(h store.Header) (minio.PutObjectOptions, error) {
 		UserTags:           h.Tags,
 		// Content-MD5 already proves the body; a SHA-256 of it would cost a second hash pass.
 		DisableContentSha256: true,
+		ServerSideEncryption: c.sse,
 	}
 	if o.ContentType == "" {
 		// minio-go would otherwise send application/octet-stream, which is what S3 assumes anyway.

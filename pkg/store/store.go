@@ -41,7 +41,21 @@ type ObjectMeta struct {
 type Part struct {
 	Number int
 	ETag   string
+	// Checksum is the part's checksum (base64, of the upload's Checksum kind) that the
+	// service verified on receipt; CompleteMultipart lists it, as S3 requires of an
+	// upload created with a checksum.
+	Checksum string
 }
+
+// Checksum is a kind of checksum a service computes over a body it receives and
+// compares with the one sent, refusing the body if they differ. Where ETags are no MD5s
+// (SSE-KMS, SSE-C, some S3-compatibles) it is what proves each part arrived intact.
+type Checksum string
+
+const (
+	NoChecksum Checksum = ""
+	CRC32C     Checksum = "CRC32C" // x-amz-checksum-crc32c
+)
 
 // Upload is a multipart upload that was started and not completed.
 type Upload struct {
@@ -68,10 +82,14 @@ type Store interface {
 	// Put stores size bytes of body in one request. md5 (16 bytes, may be nil) is sent as
 	// Content-MD5 so the service rejects any corrupted byte. It returns the new ETag.
 	Put(ctx context.Context, bucket, key string, body io.Reader, size int64, md5 []byte, h Header) (etag string, err error)
-	// CreateMultipart starts a multipart upload carrying h.
-	CreateMultipart(ctx context.Context, bucket, key string, h Header) (uploadID string, err error)
-	// UploadPart stores one part; md5 as for Put. It returns the part's ETag.
-	UploadPart(ctx context.Context, bucket, key, uploadID string, number int, body io.Reader, size int64, md5 []byte) (etag string, err error)
+	// CreateMultipart starts a multipart upload carrying h. With a Checksum, every part
+	// of the upload must be sent with that checksum (UploadPart's sum).
+	CreateMultipart(ctx context.Context, bucket, key string, h Header, sum Checksum) (uploadID string, err error)
+	// UploadPart stores one part; md5 as for Put. With sum, a checksum of that kind is
+	// computed while the body streams and sent after it (a trailer): the service refuses
+	// the part if any byte differs, and nothing is buffered. It returns the part's ETag
+	// and, with sum, the checksum, for CompleteMultipart.
+	UploadPart(ctx context.Context, bucket, key, uploadID string, number int, body io.Reader, size int64, md5 []byte, sum Checksum) (Part, error)
 	// CompleteMultipart makes the upload visible as one object and returns its ETag.
 	CompleteMultipart(ctx context.Context, bucket, key, uploadID string, parts []Part) (etag string, err error)
 	// AbortMultipart discards an upload; aborting one that is gone is not an error.

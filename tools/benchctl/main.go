@@ -6,6 +6,7 @@
 //	benchctl size       ENDPOINT SIDE BUCKET...   objects and bytes in the buckets
 //	benchctl versioning ENDPOINT SIDE BUCKET...   turn versioning on
 //	benchctl versions   ENDPOINT SIDE BUCKET...   keys with more than one version
+//	benchctl sse-kms    ENDPOINT SIDE BUCKET...   default SSE-KMS encryption with key bench-key
 package main
 
 import (
@@ -17,11 +18,12 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/sse"
 )
 
 func main() {
 	if len(os.Args) < 5 {
-		fail(fmt.Errorf("usage: benchctl count|size|versioning|versions ENDPOINT source|destination BUCKET..."))
+		fail(fmt.Errorf("usage: benchctl count|size|versioning|versions|sse-kms ENDPOINT source|destination BUCKET..."))
 	}
 	cmd, endpoint, side, buckets := os.Args[1], os.Args[2], strings.ToUpper(os.Args[3]), os.Args[4:]
 	u, err := url.Parse(endpoint)
@@ -50,6 +52,11 @@ func main() {
 			}
 		case "versioning":
 			if err := c.EnableVersioning(ctx, b); err != nil {
+				fail(err)
+			}
+		case "sse-kms":
+			// The key scripts/bench.sh gives the destination servers of a -kms set.
+			if err := c.SetBucketEncryption(ctx, b, sse.NewConfigurationSSEKMS("bench-key")); err != nil {
 				fail(err)
 			}
 		case "versions":

@@ -6,8 +6,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math/rand/v2"
 	"slices"
@@ -83,7 +86,7 @@ func Run(t *testing.T, s store.Store, bucket string) {
 		const part = 5 << 20
 		body := make([]byte, 2*part+1234)
 		rand.NewChaCha8([32]byte{1}).Read(body)
-		id, err := s.CreateMultipart(ctx, bucket, "mp/obj", store.Header{ContentType: "application/x-mob"})
+		id, err := s.CreateMultipart(ctx, bucket, "mp/obj", store.Header{ContentType: "application/x-mob"}, store.NoChecksum)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,11 +96,11 @@ func Run(t *testing.T, s store.Store, bucket string) {
 			chunk := body[off:min(off+part, len(body))]
 			sum := md5.Sum(chunk)
 			sums.Write(sum[:])
-			etag, err := s.UploadPart(ctx, bucket, "mp/obj", id, i, bytes.NewReader(chunk), int64(len(chunk)), sum[:])
+			p, err := s.UploadPart(ctx, bucket, "mp/obj", id, i, bytes.NewReader(chunk), int64(len(chunk)), sum[:], store.NoChecksum)
 			if err != nil {
 				t.Fatal(err)
 			}
-			parts = append(parts, store.Part{Number: i, ETag: etag})
+			parts = append(parts, p)
 		}
 		etag, err := s.CompleteMultipart(ctx, bucket, "mp/obj", id, parts)
 		if err != nil {
@@ -117,12 +120,40 @@ func Run(t *testing.T, s store.Store, bucket string) {
 		}
 	})
 
-	t.Run("AbortedUploadLeavesNothing", func(t *testing.T) {
-		id, err := s.CreateMultipart(ctx, bucket, "mp/aborted", store.Header{})
+	t.Run("PartChecksumsAreVerifiedAndAnswered", func(t *testing.T) {
+		// Where ETags are no MD5s (SSE-KMS), a part is proven by the CRC32C the
+		// service verified on receipt and answers.
+		const part = 5 << 20
+		body := make([]byte, part+77)
+		rand.NewChaCha8([32]byte{2}).Read(body)
+		id, err := s.CreateMultipart(ctx, bucket, "mp/crc", store.Header{}, store.CRC32C)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.UploadPart(ctx, bucket, "mp/aborted", id, 1, strings.NewReader("x"), 1, nil); err != nil {
+		var parts []store.Part
+		for i, off := 1, 0; off < len(body); i, off = i+1, off+part {
+			chunk := body[off:min(off+part, len(body))]
+			p, err := s.UploadPart(ctx, bucket, "mp/crc", id, i, bytes.NewReader(chunk), int64(len(chunk)), nil, store.CRC32C)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := binary.BigEndian.AppendUint32(nil, crc32.Checksum(chunk, crc32.MakeTable(crc32.Castagnoli)))
+			if p.Checksum != base64.StdEncoding.EncodeToString(want) {
+				t.Fatalf("part %d: service answered CRC32C %q; want %s", i, p.Checksum, base64.StdEncoding.EncodeToString(want))
+			}
+			parts = append(parts, p)
+		}
+		if _, err := s.CompleteMultipart(ctx, bucket, "mp/crc", id, parts); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("AbortedUploadLeavesNothing", func(t *testing.T) {
+		id, err := s.CreateMultipart(ctx, bucket, "mp/aborted", store.Header{}, store.NoChecksum)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.UploadPart(ctx, bucket, "mp/aborted", id, 1, strings.NewReader("x"), 1, nil, store.NoChecksum); err != nil {
 			t.Fatal(err)
 		}
 		// MinIO lists uploads by a prefix only when it is a whole key, which is how
