@@ -57,6 +57,7 @@ type Engine struct {
 
 	abortWarned atomic.Bool // the missing s3:AbortMultipartUpload was explained
 	partETags   partETagHints
+	tagless     taglessBuckets
 }
 
 // Result is what one pair's run achieved.
@@ -65,6 +66,7 @@ type Result struct {
 	Copied, Skipped int64
 	Bytes           int64
 	Conflicts       []string          // keys left alone: the destination's is newer and different
+	TagsDropped     int64             // objects copied without their tags: the destination bucket keeps none
 	Failed          map[string]string // key -> last error, after retries
 	Interrupted     bool              // stopped by ctx before the pass ended
 }
@@ -500,7 +502,8 @@ func (r *pairRun) work(ctx context.Context, j job) (int64, bool) {
 // copyOne copies an object with retries and remembers a destination ETag that differs
 // from the source's, so later runs recognise the copy.
 func (r *pairRun) copyOne(ctx context.Context, obj store.Object) (copied, error) {
-	oc := &objectCopier{src: r.e.Src, dst: r.e.Dst, srcBkt: r.pair.Source, dstBkt: r.pair.Dest, partETags: &r.e.partETags, journal: r}
+	oc := &objectCopier{src: r.e.Src, dst: r.e.Dst, srcBkt: r.pair.Source, dstBkt: r.pair.Dest, partETags: &r.e.partETags,
+		tagless: &r.e.tagless, log: r.o.Log, journal: r}
 	var c copied
 	err := r.o.Retry.Do(ctx, func(ctx context.Context) error {
 		var err error
@@ -512,6 +515,14 @@ func (r *pairRun) copyOne(ctx context.Context, obj store.Object) (copied, error)
 	}
 	if err != nil {
 		return c, err
+	}
+	if c.tagsDropped {
+		r.mu.Lock()
+		r.res.TagsDropped++
+		r.mu.Unlock()
+		if t, ok := r.o.Observer.(TagsDroppedObserver); ok {
+			t.TagsDropped(r.pair.Source, obj.Key)
+		}
 	}
 	if c.dstETag != c.srcETag {
 		if err := r.tags.Record(obj.Key, c.srcETag, c.dstETag); err != nil {
