@@ -484,6 +484,7 @@ func (r *pairRun) work(ctx context.Context, j job) (int64, bool) {
 		return 0, true // nothing written: it tells the gate nothing of the link
 	}
 	c, err := r.copyOne(ctx, j.obj)
+	err = explainFolderKey(j.obj.Key, err)
 	switch {
 	case errors.Is(err, errGone):
 		r.record(j.obj.Key, Skipped, 0, nil)

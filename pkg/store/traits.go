@@ -20,7 +20,11 @@ type Traits struct {
 	// GetsPartsByNumber: GET ?partNumber=N serves that part and the parts count; else
 	// a multipart object is copied in one request.
 	GetsPartsByNumber bool
-	// FolderKeysKeepHeaders: a key ending in "/" with a body keeps its bytes and its
-	// headers (versitygw's posix backend makes it a folder and keeps neither).
+	// FolderKeysKeepHeaders: an empty object under a key ending in "/" keeps its
+	// Content-Type, Content-Encoding and Cache-Control (versitygw's posix backend makes
+	// it a folder and keeps none of them).
 	FolderKeysKeepHeaders bool
+	// FolderKeysTakeBodies: a key ending in "/" may hold bytes (versitygw refuses them:
+	// 400 DirectoryObjectContainsData).
+	FolderKeysTakeBodies bool
 }

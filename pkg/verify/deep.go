@@ -52,9 +52,9 @@ func (d *deepChecker) check(key string) {
 			// The bucket keeps no tags (R2 refuses them, GCS has none): a loss the
 			// copy reported, not a copy gone wrong.
 			d.add(Difference{Kind: TagsDropped, Key: key, Detail: "the destination keeps no tags; source has " + a.tags})
-		case strings.HasSuffix(key, "/") && b.bare():
-			d.add(Difference{Kind: Different, Key: key, Detail: "the destination stored this key ending in / as a folder " +
-				"and kept none of its headers (versitygw's posix backend does): source " + a.String() + "; destination " + b.String()})
+		case strings.HasSuffix(key, "/") && b.lostFolderHeaders(a):
+			d.add(Difference{Kind: Different, Key: key, Detail: "the destination keeps this key ending in / as a folder, " +
+				"without its Content-Type, Content-Encoding and Cache-Control (versitygw's posix backend does): source " + a.String() + "; destination " + b.String()})
 		default:
 			d.add(Difference{Kind: Different, Key: key, Detail: "headers, metadata or tags differ: source " + a.String() + "; destination " + b.String()})
 		}
@@ -77,10 +77,11 @@ type description struct {
 
 func (d description) String() string { return d.headers + " tags={" + d.tags + "}" }
 
-// bare: none of the headers a copy sets survived (Content-Type aside: a store may make
-// one up).
-func (d description) bare() bool {
-	return d.h.ContentEncoding == "" && d.h.CacheControl == "" && d.h.ContentDisposition == "" && len(d.h.UserMetadata) == 0
+// lostFolderHeaders: d, under a key ending in "/", lacks a header src had, the way a
+// store that keeps such keys as folders loses them.
+func (d description) lostFolderHeaders(src description) bool {
+	return d.h.ContentType != src.h.ContentType || (src.h.ContentEncoding != "" && d.h.ContentEncoding == "") ||
+		(src.h.CacheControl != "" && d.h.CacheControl == "")
 }
 
 func (d *deepChecker) describe(s store.Store, bucket, key string) (description, error) {

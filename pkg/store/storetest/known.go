@@ -8,7 +8,8 @@ import "github.com/openreplay-migrator/openreplay-migrator/pkg/store"
 // ("tagless-proxy", standing in for Cloudflare R2) is MinIO behind a proxy.
 var Known = map[string]store.Traits{
 	"minio": {KeepsTags: true, GetBringsTags: true, PartETagsAreMD5: true, MultipartETagsAreS3Style: true,
-		GetsPartsByNumber: true, FolderKeysKeepHeaders: true},
+		GetsPartsByNumber: true, FolderKeysKeepHeaders: true, FolderKeysTakeBodies: true},
 	"tagless-proxy": {PartETagsAreMD5: true, MultipartETagsAreS3Style: true, GetsPartsByNumber: true,
-		FolderKeysKeepHeaders: true},
+		FolderKeysKeepHeaders: true, FolderKeysTakeBodies: true},
+	"versitygw": {KeepsTags: true, PartETagsAreMD5: true, MultipartETagsAreS3Style: true, GetsPartsByNumber: true},
 }

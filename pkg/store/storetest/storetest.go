@@ -245,20 +245,31 @@ func Run(t *testing.T, s store.Store, bucket string) store.Traits {
 		}
 	})
 
-	t.Run("FolderKeyWithABody", func(t *testing.T) {
-		// S3 and MinIO keep it as any object; versitygw's posix backend makes it a
-		// folder and drops its headers, which verify --deep then names.
-		h := store.Header{ContentType: "text/plain", CacheControl: "max-age=60"}
-		body := []byte("a folder's body")
-		sum := md5.Sum(body)
-		if _, err := s.Put(ctx, bucket, "folder/with-body/", bytes.NewReader(body), int64(len(body)), sum[:], h); err != nil {
-			return // refused outright: nothing is silently changed
-		}
-		m, err := s.Stat(ctx, bucket, "folder/with-body/")
+	t.Run("FolderKeys", func(t *testing.T) {
+		// S3 and MinIO keep a key ending in "/" as any object. versitygw's posix
+		// backend makes it a folder: it refuses a body there (400
+		// DirectoryObjectContainsData) and keeps no Content-Type, Content-Encoding or
+		// Cache-Control of an empty one, which verify --deep then names.
+		h := store.Header{ContentType: "text/plain", ContentEncoding: "gzip", CacheControl: "max-age=60"}
+		put(t, "folder/empty/", nil, h)
+		m, err := s.Stat(ctx, bucket, "folder/empty/")
 		if err != nil {
 			t.Fatal(err)
 		}
-		tr.FolderKeysKeepHeaders = m.Size == int64(len(body)) && m.CacheControl == h.CacheControl && m.ContentType == h.ContentType
+		tr.FolderKeysKeepHeaders = m.ContentType == h.ContentType && m.ContentEncoding == h.ContentEncoding && m.CacheControl == h.CacheControl
+		body := []byte("a folder's body")
+		sum := md5.Sum(body)
+		_, err = s.Put(ctx, bucket, "folder/with-body/", bytes.NewReader(body), int64(len(body)), sum[:], h)
+		var se *store.Error
+		switch {
+		case err == nil:
+			if m, err := s.Stat(ctx, bucket, "folder/with-body/"); err != nil || m.Size != int64(len(body)) {
+				t.Fatalf("a folder key's body was accepted and not kept: %+v, %v", m, err)
+			}
+			tr.FolderKeysTakeBodies = true
+		case !errors.As(err, &se) || se.Status/100 != 4:
+			t.Fatalf("a folder key's body: %v; want it kept, or refused with a 4xx the copy can report", err)
+		}
 	})
 
 	t.Run("ErrorsCarryTheServiceCode", func(t *testing.T) {
