@@ -37,6 +37,10 @@ type Options struct {
 	Retry    retry.Policy // per object; default retry.Default
 	Log      *zap.Logger
 	Observer Observer
+	// DestTraits, if set, is what a conformance run showed of the destination
+	// (storetest.Known): the engine starts from it instead of learning it from the
+	// first objects' answers, e.g. sends no tags at all to a store that keeps none.
+	DestTraits *store.Traits
 }
 
 // Gate admits objects into flight: limit.Adaptive is one.
@@ -123,6 +127,14 @@ func (e *Engine) Run(ctx context.Context, pairs []Pair) ([]Result, error) {
 	}
 	o := e.defaults()
 	n := o.Workers
+	if t := e.Opt.DestTraits; t != nil {
+		for _, p := range pairs {
+			if !t.KeepsTags {
+				e.tagless.m.Store(p.Dest, struct{}{})
+			}
+			e.partETags.learn(p.Dest, t.PartETagsAreMD5)
+		}
+	}
 	jobs := make(chan job, n)
 	var workers sync.WaitGroup
 	for range n {

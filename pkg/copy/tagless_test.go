@@ -18,6 +18,7 @@ import (
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/copy"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/metrics"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/statuspage"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/store/storetest"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/verify"
 )
 
@@ -137,4 +138,21 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name, bucket string) f
 	}
 	t.Fatalf("no %s{bucket=%q} on the registry", name, bucket)
 	return 0
+}
+
+// The traits the conformance suite recorded for a store are data the engine reads: told
+// that the destination keeps no tags, it never sends any, so not one request is refused.
+func TestRecordedTraitsSpareTheRefusals(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, seed.Spec{Sessions: 4, Seed: 5})
+	proxy := testenv.StartTaglessProxy(t, r.dst)
+	r.dstS = client(t, proxy, r.dstReq)
+	traits := storetest.Known[proxy.Kind()]
+	res := run(t, r.engine(copy.Options{DestTraits: &traits}))
+	if !res[0].OK() || res[0].TagsDropped != 12 {
+		t.Fatalf("recordings: OK %v (failed %v), %d copied without tags; want OK and 12", res[0].OK(), res[0].Failed, res[0].TagsDropped)
+	}
+	if n := proxy.Refused.Load(); n != 0 {
+		t.Fatalf("%d requests refused; want none: the engine knew the destination keeps no tags", n)
+	}
 }
