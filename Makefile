@@ -27,14 +27,15 @@ system-tools:
 
 tools: $(TOOLS)/minio system-tools
 
-# Two S3 servers that are not MinIO, for the tests that prove the migrator keeps to plain S3
+# S3 servers that are not MinIO, for the tests that prove the migrator keeps to plain S3
 # calls (docs/stores.md). versitygw installs like MinIO.
 VERSITYGW_VERSION := v1.8.0
 $(TOOLS)/versitygw:
 	@echo "building versitygw $(VERSITYGW_VERSION) (a few minutes, once)"
 	GOBIN=$(TOOLS) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
 # SeaweedFS's go.mod has a replace directive, so `go install` refuses it: it is built inside
-# a writable copy of its downloaded module (about 4 minutes, a 233 MB binary, once).
+# a writable copy of its downloaded module (about 4 minutes on an idle machine, a 233 MB
+# binary, once). No test uses it yet, so `tools` does not build it.
 SEAWEEDFS_VERSION := v0.0.0-20261109003541-7506e5f91cd6
 $(TOOLS)/weed:
 	@echo "building SeaweedFS $(SEAWEEDFS_VERSION) (about 4 minutes, once)"
@@ -43,7 +44,7 @@ $(TOOLS)/weed:
 	tmp=$$(mktemp -d); trap 'chmod -R u+w "$$tmp"; rm -rf "$$tmp"' EXIT; \
 	cp -r "$$dir/." "$$tmp/"; chmod -R u+w "$$tmp"; mkdir -p $(TOOLS); \
 	cd "$$tmp" && $(GO) build -trimpath -o $(TOOLS)/weed.tmp ./weed && mv $(TOOLS)/weed.tmp $(TOOLS)/weed
-tools: $(TOOLS)/versitygw $(TOOLS)/weed
+tools: $(TOOLS)/versitygw
 
 test: tools
 	$(GO) vet ./...

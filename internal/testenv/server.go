@@ -15,10 +15,10 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
-// Server is one S3 server a test started: MinIO, versitygw or SeaweedFS. Tests that
-// must hold on every store loop over them.
+// Server is one S3 server a test started: MinIO, versitygw, or the tag-refusing proxy.
+// Tests that must hold on every store loop over them.
 type Server interface {
-	// Kind names the implementation: "minio", "versitygw", "seaweedfs".
+	// Kind names the implementation: "minio", "versitygw", "tagless-proxy".
 	Kind() string
 	Conn() Conn
 	// Client is an independent minio-go client with the root key, for seeding and checking.
@@ -96,7 +96,7 @@ func startProcess(t testing.TB, kind string, conn Conn, bin string, args, env []
 }
 
 // waitReady waits for a bucket listing with the root key to succeed: the S3 layer is up
-// and the key is known (SeaweedFS answers on its port before its filer is reachable).
+// and the key is known.
 func (p *process) waitReady(limit time.Duration) {
 	p.t.Helper()
 	c := p.Client()
