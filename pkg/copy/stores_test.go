@@ -145,8 +145,10 @@ func assertArrived(t *testing.T, src, dst testenv.Server, folderKeysChange bool)
 				mu.Unlock()
 				continue
 			}
-			if !ok || fmt.Sprint(sa) != fmt.Sprint(sb) {
-				t.Errorf("%s/%s:\n source      %+v\n destination %+v", p.Source, k, sa, sb)
+			if !ok {
+				t.Errorf("%s/%s: missing at the destination", p.Source, k)
+			} else if prob := testenv.CopyProblem(sa, sb); prob != "" {
+				t.Errorf("%s/%s: %s", p.Source, k, prob)
 			}
 		}
 	}
