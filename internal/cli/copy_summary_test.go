@@ -15,7 +15,7 @@ func TestCopySummaryCountsObjectsCopiedWithoutTags(t *testing.T) {
 	printCopyReport(&Env{Stdout: &out}, []copy.Result{
 		{Pair: copy.Pair{Source: "mobs", Dest: "r2-recordings"}, Copied: 30, TagsDropped: 27},
 		{Pair: copy.Pair{Source: "sessions-assets", Dest: "r2-assets"}, Copied: 5},
-	}, time.Second)
+	}, time.Second, &common{})
 	got := out.String()
 	if !strings.Contains(got, "27 objects copied without their tags") || !strings.Contains(got, "USE_S3_TAGS=false") {
 		t.Fatalf("summary:\n%s\nwant the 27 objects without tags and USE_S3_TAGS=false named", got)
