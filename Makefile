@@ -27,6 +27,25 @@ system-tools:
 
 tools: $(TOOLS)/minio system-tools
 
+# S3 servers that are not MinIO, for the tests that prove the migrator keeps to plain S3
+# calls (docs/stores.md). versitygw installs like MinIO.
+VERSITYGW_VERSION := v1.8.0
+$(TOOLS)/versitygw:
+	@echo "building versitygw $(VERSITYGW_VERSION) (a few minutes, once)"
+	GOBIN=$(TOOLS) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
+# SeaweedFS's go.mod has a replace directive, so `go install` refuses it: it is built inside
+# a writable copy of its downloaded module (about 4 minutes on an idle machine, a 233 MB
+# binary, once). No test uses it yet, so `tools` does not build it.
+SEAWEEDFS_VERSION := v0.0.0-20261109003541-7506e5f91cd6
+$(TOOLS)/weed:
+	@echo "building SeaweedFS $(SEAWEEDFS_VERSION) (about 4 minutes, once)"
+	@set -e; dir=$$($(GO) mod download -json github.com/seaweedfs/seaweedfs@$(SEAWEEDFS_VERSION) \
+	  | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p'); test -n "$$dir"; \
+	tmp=$$(mktemp -d); trap 'chmod -R u+w "$$tmp"; rm -rf "$$tmp"' EXIT; \
+	cp -r "$$dir/." "$$tmp/"; chmod -R u+w "$$tmp"; mkdir -p $(TOOLS); \
+	cd "$$tmp" && $(GO) build -trimpath -o $(TOOLS)/weed.tmp ./weed && mv $(TOOLS)/weed.tmp $(TOOLS)/weed
+tools: $(TOOLS)/versitygw
+
 test: tools
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 25m ./...

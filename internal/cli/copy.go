@@ -81,6 +81,10 @@ func printCopyReport(env *Env, results []copy.Result, took time.Duration, c *com
 	for _, r := range results {
 		fmt.Fprintf(env.Stdout, "%s -> %s: %d copied (%s), %d already there, %d failed, %s\n",
 			r.Source, r.Dest, r.Copied, human(r.Bytes), r.Skipped, len(r.Failed), count(int64(len(r.Conflicts)), "conflict"))
+		if r.TagsDropped > 0 {
+			fmt.Fprintf(env.Stdout, "  warning: %d objects copied without their tags: %s keeps no object tags, so OpenReplay's "+
+				"retention tags are lost there (OpenReplay EE's services need USE_S3_TAGS=false)\n", r.TagsDropped, r.Dest)
+		}
 		objs += r.Copied
 		bytes += r.Bytes
 		keys := make([]string, 0, len(r.Failed))

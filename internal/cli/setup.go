@@ -22,6 +22,7 @@ import (
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/metrics"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/retry"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/s3"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/stack"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
 )
 
@@ -149,11 +150,11 @@ func (c *common) build(env *Env) (*parts, error) {
 	return p, nil
 }
 
-// store builds one side: minio-go, then request metrics, then the caps and the
-// concurrency's eyes, then retries, so that every attempt is counted and paid for. The
-// bare client is returned too, for the calls a Store lacks.
+// store builds one side (see stack.Open): minio-go, then request metrics, then the caps
+// and the concurrency's eyes, then retries (p), so that every attempt is counted and
+// paid for. The bare client is returned too, for the calls a Store lacks.
 func (c *common) store(side string, e config.Endpoint, workers int, m *metrics.Metrics, l limits, p retry.Policy) (store.Store, *s3.Client, error) {
-	cl, err := s3.New(s3.Options{
+	s, cl, err := stack.Open(side, s3.Options{
 		Endpoint:  e.Endpoint,
 		Region:    e.Region,
 		AccessKey: e.AccessKey.Value(),
@@ -164,12 +165,11 @@ func (c *common) store(side string, e config.Endpoint, workers int, m *metrics.M
 		StallTimeout: e.StallTimeout,
 		MaxConns:     workers,
 		SSE:          sseOf(e),
-	})
+	}, stack.Layers{Metrics: m, Throttle: l.throttle, Observer: l.observer(), Retry: p})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s.%w", side, err)
 	}
-	p.OnRetry = m.RetryHook(side)
-	return retry.Wrap(limit.Wrap(m.WrapStore(side, cl), side, l.throttle, l.observer()), p), cl, nil
+	return s, cl, nil
 }
 
 // stateObjects is the destination as checkpoint.S3 uses it: the copy's store, with its

@@ -50,6 +50,11 @@ func (c *verifyCmd) Run(ctx context.Context, env *Env) int {
 		for _, d := range rep.Differences {
 			fmt.Fprintf(env.Stdout, "  %-9s %q: %s\n", d.Kind, d.Key, d.Detail)
 		}
+		if n := len(rep.TagsDropped); n > 0 {
+			// Not a difference: the copy warned that this destination keeps no tags.
+			fmt.Fprintf(env.Stdout, "  %d objects are there without their tags (%s keeps none; the first: %q)\n",
+				n, pr.Dest, rep.TagsDropped[0].Key)
+		}
 		total += len(rep.Differences)
 	}
 	p.metrics.RunFinished("verify", start, total == 0)

@@ -30,32 +30,35 @@ const sourceLastModified = "openreplay-migrator-source-last-modified"
 
 // Snapshot reads every object of bucket in full, with its headers, metadata and tags,
 // using its own client: it shares no code with the migrator.
-func (m *MinIO) Snapshot(bucket string) map[string]ObjectState {
-	m.t.Helper()
+func (m *MinIO) Snapshot(bucket string) map[string]ObjectState { return Snapshot(m.t, m, bucket) }
+
+// Snapshot reads every object of s's bucket as (*MinIO).Snapshot does.
+func Snapshot(t testing.TB, s Server, bucket string) map[string]ObjectState {
+	t.Helper()
 	ctx := context.Background()
-	c := m.Client()
+	c := s.Client()
 	out := map[string]ObjectState{}
 	for o := range c.ListObjects(ctx, bucket, minio.ListObjectsOptions{Recursive: true}) {
 		if o.Err != nil {
-			m.t.Fatalf("list %s: %v", bucket, o.Err)
+			t.Fatalf("list %s: %v", bucket, o.Err)
 		}
 		obj, err := c.GetObject(ctx, bucket, o.Key, minio.GetObjectOptions{})
 		if err != nil {
-			m.t.Fatalf("get %s/%s: %v", bucket, o.Key, err)
+			t.Fatalf("get %s/%s: %v", bucket, o.Key, err)
 		}
 		h := md5.New()
 		n, err := io.Copy(h, obj)
 		if err != nil {
-			m.t.Fatalf("read %s/%s: %v", bucket, o.Key, err)
+			t.Fatalf("read %s/%s: %v", bucket, o.Key, err)
 		}
 		st, err := obj.Stat()
 		obj.Close()
 		if err != nil {
-			m.t.Fatalf("stat %s/%s: %v", bucket, o.Key, err)
+			t.Fatalf("stat %s/%s: %v", bucket, o.Key, err)
 		}
 		tags, err := c.GetObjectTagging(ctx, bucket, o.Key, minio.GetObjectTaggingOptions{})
 		if err != nil {
-			m.t.Fatalf("tags %s/%s: %v", bucket, o.Key, err)
+			t.Fatalf("tags %s/%s: %v", bucket, o.Key, err)
 		}
 		meta := map[string]string{}
 		for k, v := range st.UserMetadata {
@@ -73,9 +76,9 @@ func (m *MinIO) Snapshot(bucket string) map[string]ObjectState {
 
 // AssertSame fails the test unless dst/dstBucket holds exactly what src/srcBucket holds:
 // same keys, bytes, ETags (when sameETag), headers, user metadata and tags.
-func AssertSame(t testing.TB, src *MinIO, srcBucket string, dst *MinIO, dstBucket string, sameETag bool) {
+func AssertSame(t testing.TB, src Server, srcBucket string, dst Server, dstBucket string, sameETag bool) {
 	t.Helper()
-	a, b := src.Snapshot(srcBucket), dst.Snapshot(dstBucket)
+	a, b := Snapshot(t, src, srcBucket), Snapshot(t, dst, dstBucket)
 	var problems []string
 	for k, sa := range a {
 		sb, ok := b[k]
@@ -147,7 +150,7 @@ func equalState(a, b ObjectState) bool {
 }
 
 // AssertNoUploads fails if the bucket holds multipart uploads that were never finished.
-func AssertNoUploads(t testing.TB, m *MinIO, bucket string) {
+func AssertNoUploads(t testing.TB, m Server, bucket string) {
 	t.Helper()
 	for u := range m.Client().ListIncompleteUploads(context.Background(), bucket, "", true) {
 		if u.Err != nil {

@@ -37,6 +37,10 @@ type Options struct {
 	Retry    retry.Policy // per object; default retry.Default
 	Log      *zap.Logger
 	Observer Observer
+	// DestTraits, if set, is what a conformance run showed of the destination
+	// (storetest.Known): the engine starts from it instead of learning it from the
+	// first objects' answers, e.g. sends no tags at all to a store that keeps none.
+	DestTraits *store.Traits
 }
 
 // Gate admits objects into flight: limit.Adaptive is one.
@@ -57,6 +61,7 @@ type Engine struct {
 
 	abortWarned atomic.Bool // the missing s3:AbortMultipartUpload was explained
 	partETags   partETagHints
+	tagless     taglessBuckets
 }
 
 // Result is what one pair's run achieved.
@@ -65,6 +70,7 @@ type Result struct {
 	Copied, Skipped int64
 	Bytes           int64
 	Conflicts       []string          // keys left alone: the destination's is newer and different
+	TagsDropped     int64             // objects copied without their tags: the destination bucket keeps none
 	Failed          map[string]string // key -> last error, after retries
 	Interrupted     bool              // stopped by ctx before the pass ended
 }
@@ -121,6 +127,14 @@ func (e *Engine) Run(ctx context.Context, pairs []Pair) ([]Result, error) {
 	}
 	o := e.defaults()
 	n := o.Workers
+	if t := e.Opt.DestTraits; t != nil {
+		for _, p := range pairs {
+			if !t.KeepsTags {
+				e.tagless.m.Store(p.Dest, struct{}{})
+			}
+			e.partETags.learn(p.Dest, t.PartETagsAreMD5)
+		}
+	}
 	jobs := make(chan job, n)
 	var workers sync.WaitGroup
 	for range n {
@@ -482,6 +496,7 @@ func (r *pairRun) work(ctx context.Context, j job) (int64, bool) {
 		return 0, true // nothing written: it tells the gate nothing of the link
 	}
 	c, err := r.copyOne(ctx, j.obj)
+	err = explainFolderKey(j.obj.Key, err)
 	switch {
 	case errors.Is(err, errGone):
 		r.record(j.obj.Key, Skipped, 0, nil)
@@ -500,7 +515,8 @@ func (r *pairRun) work(ctx context.Context, j job) (int64, bool) {
 // copyOne copies an object with retries and remembers a destination ETag that differs
 // from the source's, so later runs recognise the copy.
 func (r *pairRun) copyOne(ctx context.Context, obj store.Object) (copied, error) {
-	oc := &objectCopier{src: r.e.Src, dst: r.e.Dst, srcBkt: r.pair.Source, dstBkt: r.pair.Dest, partETags: &r.e.partETags, journal: r}
+	oc := &objectCopier{src: r.e.Src, dst: r.e.Dst, srcBkt: r.pair.Source, dstBkt: r.pair.Dest, partETags: &r.e.partETags,
+		tagless: &r.e.tagless, log: r.o.Log, journal: r}
 	var c copied
 	err := r.o.Retry.Do(ctx, func(ctx context.Context) error {
 		var err error
@@ -512,6 +528,14 @@ func (r *pairRun) copyOne(ctx context.Context, obj store.Object) (copied, error)
 	}
 	if err != nil {
 		return c, err
+	}
+	if c.tagsDropped {
+		r.mu.Lock()
+		r.res.TagsDropped++
+		r.mu.Unlock()
+		if t, ok := r.o.Observer.(TagsDroppedObserver); ok {
+			t.TagsDropped(r.pair.Source, obj.Key)
+		}
 	}
 	if c.dstETag != c.srcETag {
 		if err := r.tags.Record(obj.Key, c.srcETag, c.dstETag); err != nil {

@@ -56,13 +56,14 @@ func newRig(t *testing.T, spec seed.Spec) *rig {
 	return r
 }
 
-func client(t *testing.T, m *testenv.MinIO, req *testenv.Requests) store.Store {
+func client(t *testing.T, s testenv.Server, req *testenv.Requests) store.Store {
 	t.Helper()
-	c, err := s3.New(s3.Options{Endpoint: m.Endpoint, AccessKey: m.AccessKey, SecretKey: m.SecretKey, Region: "us-east-1", WrapTransport: req.Wrap})
+	c := s.Conn()
+	cl, err := s3.New(s3.Options{Endpoint: c.Endpoint, AccessKey: c.AccessKey, SecretKey: c.SecretKey, Region: "us-east-1", WrapTransport: req.Wrap})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c
+	return cl
 }
 
 func (r *rig) engine(opt copy.Options) *copy.Engine {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/retry"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
 )
@@ -21,7 +23,12 @@ import (
 type objectCopier struct {
 	src, dst       store.Store
 	srcBkt, dstBkt string
-	partETags      *partETagHints // what the destination's part ETags have shown
+	partETags      *partETagHints  // what the destination's part ETags have shown
+	tagless        *taglessBuckets // destination buckets that refused tags
+	log            *zap.Logger
+	// sentTags: the attempt's request carried tags; dropped: the object has tags that
+	// the destination bucket keeps none of, so they were left out.
+	sentTags, dropped bool
 	// journal is told of a multipart upload before it is created (durably), of its ID
 	// once known, and when it is completed or aborted: a crash at any instant leaves a
 	// record from which the next run finds and aborts the upload.
@@ -45,11 +52,26 @@ var errGone = errors.New("source object deleted since it was listed")
 type copied struct {
 	srcETag, dstETag string
 	bytes            int64
+	tagsDropped      bool // copied without its tags: the destination bucket keeps none
 }
 
 // copy copies obj; the returned destination ETag equals the source's unless the
 // destination computes ETags its own way.
 func (c *objectCopier) copy(ctx context.Context, obj store.Object) (copied, error) {
+	c.sentTags, c.dropped = false, false
+	cp, err := c.copyOnce(ctx, obj)
+	if err != nil && c.sentTags && tagsRefused(err) {
+		// The first tagged object of a bucket that keeps no tags: learned once, and
+		// this object and every later one go without them.
+		c.tagless.learn(c.log, c.dstBkt, err)
+		c.sentTags, c.dropped = false, false
+		cp, err = c.copyOnce(ctx, obj)
+	}
+	cp.tagsDropped = err == nil && c.dropped
+	return cp, err
+}
+
+func (c *objectCopier) copyOnce(ctx context.Context, obj store.Object) (copied, error) {
 	if n := multipartParts(obj.ETag); n > 1 {
 		return c.copyMultipart(ctx, obj, n)
 	}
@@ -139,7 +161,7 @@ func (c *objectCopier) copyMultipartOnce(ctx context.Context, obj store.Object, 
 			// Overwritten since the listing: copy what is there now.
 			o := m.Object
 			o.Key = obj.Key
-			return c.copy(ctx, o)
+			return c.copyOnce(ctx, o)
 		}
 		// The service does not serve parts by number: copy in one request instead.
 		return c.copySingle(ctx, obj)
@@ -295,6 +317,11 @@ func (c *objectCopier) abort(key, id string) {
 // bring them all.
 func (c *objectCopier) header(ctx context.Context, m store.ObjectMeta) (store.Header, error) {
 	h := store.WithSourceLastModified(m.Header, m.LastModified)
+	if m.TagCount > 0 && c.tagless.has(c.dstBkt) {
+		h.Tags, c.dropped = nil, true // nothing to keep them in: not even asked for
+		return h, nil
+	}
+	defer func() { c.sentTags = len(h.Tags) > 0 }()
 	if m.TagCount > 0 && len(h.Tags) != m.TagCount {
 		t, err := c.src.Tags(ctx, c.srcBkt, m.Key)
 		if err != nil {

@@ -36,6 +36,7 @@ type bucket struct {
 	copied, skipped        int64
 	conflicts              int64
 	copiedBytes            int64
+	tagsDropped            int64 // copied without their tags, in this pass
 
 	// pending holds the sizes of listed objects whose outcome is not known yet; the
 	// engine's window of objects in flight bounds it.

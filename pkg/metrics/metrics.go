@@ -33,6 +33,7 @@ type Metrics struct {
 	runDuration *prometheus.GaugeVec
 	runs        *prometheus.CounterVec
 	overlap     prometheus.Counter
+	tagsDropped *prometheus.CounterVec
 	phase       *prometheus.GaugeVec
 
 	now func() time.Time // replaced in tests to make rates and ETAs exact
@@ -92,6 +93,10 @@ func New(reg prometheus.Registerer) *Metrics {
 			Namespace: namespace, Name: "sync_skipped_overlap_total",
 			Help: "Scheduled syncs skipped because the previous one was still running.",
 		}),
+		tagsDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "objects_tags_dropped_total",
+			Help: "Objects copied without their tags because the destination bucket keeps none (it refused x-amz-tagging, as Cloudflare R2 does): OpenReplay's retention tags are lost there.",
+		}, []string{"bucket"}),
 		phase: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "phase",
 			Help: "1 for the phase the process is in (copy, sync, verify, cutover, idle), 0 for the others.",
@@ -113,7 +118,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	m.phaseName = "idle"
 	m.phase.WithLabelValues("idle").Set(1)
 	reg.MustRegister(m.objects, m.bytesCopied, m.requests, m.duration, m.retries, m.inflight,
-		m.runSuccess, m.runDuration, m.runs, m.overlap, m.phase, bucketCollector{m})
+		m.runSuccess, m.runDuration, m.runs, m.overlap, m.tagsDropped, m.phase, bucketCollector{m})
 	return m
 }
 

@@ -7,7 +7,10 @@ import (
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
 )
 
-var _ copy.Observer = (*Metrics)(nil)
+var (
+	_ copy.Observer            = (*Metrics)(nil)
+	_ copy.TagsDroppedObserver = (*Metrics)(nil)
+)
 
 var outcomes = []copy.Outcome{copy.Copied, copy.Skipped, copy.Failed, copy.Conflict}
 
@@ -116,4 +119,12 @@ func (m *Metrics) Expect(bucket string, objects, bytes int64) {
 	b := m.bucketFor(bucket)
 	b.expectObjects, b.expectBytes = objects, bytes
 	b.explicit = !b.running
+}
+
+// TagsDropped counts an object copied without its tags (the destination keeps none).
+func (m *Metrics) TagsDropped(bucket, key string) {
+	m.tagsDropped.WithLabelValues(bucket).Inc()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.bucketFor(bucket).tagsDropped++
 }

@@ -41,6 +41,8 @@ type BucketStatus struct {
 	Skipped     int64 `json:"skipped"`
 	Failed      int64 `json:"failed"` // keys failed and not succeeded since
 	Conflicts   int64 `json:"conflicts"`
+	// TagsDropped: objects copied without their tags, the destination bucket keeping none.
+	TagsDropped int64 `json:"tagsDropped"`
 
 	Progress       float64  `json:"progress"`             // BytesDone / BytesKnown, 1 when complete
 	ETASeconds     *float64 `json:"etaSeconds,omitempty"` // nil while unknown
@@ -87,7 +89,7 @@ func (b *bucket) status(now time.Time) BucketStatus {
 		ObjectsKnown: b.sizeObjects(), BytesKnown: b.size(),
 		ObjectsDone: b.doneObjects, BytesDone: b.doneBytes,
 		Copied: b.copied, BytesCopied: b.copiedBytes, Skipped: b.skipped,
-		Failed: int64(len(b.failed)), Conflicts: b.conflicts,
+		Failed: int64(len(b.failed)), Conflicts: b.conflicts, TagsDropped: b.tagsDropped,
 		Progress: b.progress(), BytesPerSecond: b.rate(now), LastCheckpoint: b.checkpoint,
 	}
 	if eta, ok := b.eta(now); ok {

@@ -60,6 +60,10 @@ type Client struct {
 	// (see Get).
 	isMinIO *atomic.Bool
 	sse     encrypt.ServerSide // sent on every PUT and CreateMultipartUpload; nil: none
+	// tagsNotWithGet is set once a GET that asked for the tags brought none of an object
+	// that has some: a server that calls itself MinIO without MinIO's extension (a
+	// proxy, a look-alike). Plain GetObjectTagging requests do from then on.
+	tagsNotWithGet atomic.Bool
 }
 
 var _ store.Store = (*Client)(nil)
@@ -204,7 +208,8 @@ func (c *Client) list(ctx context.Context, bucket, startAfter string, maxKeys in
 
 func (c *Client) Get(ctx context.Context, bucket, key string, part int) (io.ReadCloser, store.ObjectMeta, error) {
 	opts := minio.GetObjectOptions{PartNumber: part}
-	if c.isMinIO.Load() {
+	askTags := c.isMinIO.Load() && !c.tagsNotWithGet.Load()
+	if askTags {
 		// MinIO's own extension (its replication uses it): the tags come back in an
 		// X-Amz-Tagging header with the body, which spares the copier a GetObjectTagging
 		// request per tagged object (every OpenReplay recording is tagged). Sent to
@@ -216,6 +221,9 @@ func (c *Client) Get(ctx context.Context, bucket, key string, part int) (io.Read
 		return nil, store.ObjectMeta{}, wrap("get", bucket, key, err)
 	}
 	m := meta(info, h)
+	if askTags && m.TagCount > 0 && m.Tags == nil {
+		c.tagsNotWithGet.Store(true) // the extension is not there: positive evidence only
+	}
 	if part > 0 {
 		m.PartSize = info.Size
 		// With partNumber the listing size is the part's; the whole object's size is in Content-Range.

@@ -151,6 +151,8 @@
       ["skipped", "Already there", count(b.skipped)],
       ["failed", "Failed", count(b.failed), b.failed > 0 ? "bad" : ""],
       ["conflicts", "Conflicts", count(b.conflicts), b.conflicts > 0 ? "warn" : ""],
+      // The destination keeps no tags (R2): OpenReplay's retention tags are lost there.
+      ["tagsdropped", "Copied without tags", count(b.tagsDropped || 0), b.tagsDropped > 0 ? "warn" : ""],
       ["checkpoint", "Last checkpoint", when(b.lastCheckpoint, now)],
       ["started", "Pass started", when(b.passStarted, now)],
     ]);

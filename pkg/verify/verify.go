@@ -21,6 +21,9 @@ const (
 	Missing   = "missing"   // in the source, not in the destination
 	Different = "different" // both have the key with other content
 	Extra     = "extra"     // only in the destination
+	// TagsDropped: the same object, without its tags, in a destination that keeps
+	// none (found by Deep). Not a difference: the copy said the tags could not be kept.
+	TagsDropped = "tags-dropped"
 )
 
 // Difference is one key that is not the same on both sides.
@@ -38,6 +41,7 @@ type Report struct {
 	Bytes       int64
 	ReadChecked int64 // objects proven by reading both bodies, not by ETag
 	Differences []Difference
+	TagsDropped []Difference // objects the destination holds without their tags (Deep only)
 }
 
 // Verifier compares pairs by their listings: equal size and ETag prove an object. Where
@@ -73,7 +77,11 @@ func (v *Verifier) Pair(ctx context.Context, p copy.Pair, onDiff func(Difference
 		mu.Lock()
 		defer mu.Unlock()
 		d.Bucket = p.Source
-		rep.Differences = append(rep.Differences, d)
+		if d.Kind == TagsDropped {
+			rep.TagsDropped = append(rep.TagsDropped, d)
+		} else {
+			rep.Differences = append(rep.Differences, d)
+		}
 		if onDiff != nil {
 			onDiff(d)
 		}

@@ -1,5 +1,7 @@
 // Package storetest is the suite of S3 behaviours the copier relies on; every store.Store
-// implementation runs it against a real server.
+// implementation runs it against a real server, and so does the wrapped stack the
+// commands build. What every store must do is asserted; where stores differ, what this
+// one does is measured and returned as a store.Traits record, which the engine reads.
 package storetest
 
 import (
@@ -13,6 +15,7 @@ import (
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -20,9 +23,11 @@ import (
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
 )
 
-// Run checks s against the behaviours in this file; bucket must exist and be empty.
-func Run(t *testing.T, s store.Store, bucket string) {
+// Run checks s against the behaviours in this file and returns the traits it measured;
+// bucket must exist and be empty.
+func Run(t *testing.T, s store.Store, bucket string) store.Traits {
 	ctx := context.Background()
+	var tr store.Traits
 	put := func(t *testing.T, key string, body []byte, h store.Header) string {
 		t.Helper()
 		sum := md5.Sum(body)
@@ -37,7 +42,11 @@ func Run(t *testing.T, s store.Store, bucket string) {
 		// No "a" beside "a/b": MinIO keeps objects as folders and cannot hold both.
 		keys := []string{"a", "b/c", "a b", "a+b", "a%b", "a?b", "a#b", "é", "Z", "z", "漢字", "dir/", "0"}
 		for _, k := range keys {
-			put(t, "order/"+k, []byte(k), store.Header{})
+			body := []byte(k)
+			if strings.HasSuffix(k, "/") {
+				body = nil // a "folder" key, as S3 consoles make them (FolderKeyWithABody tests a body)
+			}
+			put(t, "order/"+k, body, store.Header{})
 		}
 		var got []string
 		for o, err := range s.List(ctx, bucket, "") {
@@ -82,7 +91,16 @@ func Run(t *testing.T, s store.Store, bucket string) {
 		}
 	})
 
-	t.Run("MultipartETagFollowsThePartBoundaries", func(t *testing.T) {
+	t.Run("StreamingChecksumIsAccepted", func(t *testing.T) {
+		// Without an MD5 (a source with no MD5 ETags) the body goes with a CRC32C
+		// trailer; every store must take it, or such objects could not be proven.
+		body := []byte("no md5 to send")
+		if _, err := s.Put(ctx, bucket, "crc/ok", bytes.NewReader(body), int64(len(body)), nil, store.Header{}); err != nil {
+			t.Fatalf("put with a streaming checksum: %v", err)
+		}
+	})
+
+	t.Run("MultipartUploadWithThePartBoundaries", func(t *testing.T) {
 		const part = 5 << 20
 		body := make([]byte, 2*part+1234)
 		rand.NewChaCha8([32]byte{1}).Read(body)
@@ -92,6 +110,7 @@ func Run(t *testing.T, s store.Store, bucket string) {
 		}
 		var parts []store.Part
 		sums := md5.New()
+		tr.PartETagsAreMD5 = true
 		for i, off := 1, 0; off < len(body); i, off = i+1, off+part {
 			chunk := body[off:min(off+part, len(body))]
 			sum := md5.Sum(chunk)
@@ -100,23 +119,30 @@ func Run(t *testing.T, s store.Store, bucket string) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			tr.PartETagsAreMD5 = tr.PartETagsAreMD5 && p.ETag == fmt.Sprintf("%x", sum)
 			parts = append(parts, p)
 		}
 		etag, err := s.CompleteMultipart(ctx, bucket, "mp/obj", id, parts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := fmt.Sprintf("%x-3", sums.Sum(nil)); etag != want {
-			t.Fatalf("multipart ETag %s; want %s", etag, want)
-		}
+		tr.MultipartETagsAreS3Style = etag == fmt.Sprintf("%x-3", sums.Sum(nil))
 		rc, m, err := s.Get(ctx, bucket, "mp/obj", 2)
 		if err != nil {
 			t.Fatal(err)
 		}
 		got, _ := io.ReadAll(rc)
 		rc.Close()
-		if m.PartsCount != 3 || m.PartSize != part || m.Size != int64(len(body)) || !bytes.Equal(got, body[part:2*part]) {
-			t.Fatalf("part 2: parts %d, part size %d, size %d, %d bytes read", m.PartsCount, m.PartSize, m.Size, len(got))
+		tr.GetsPartsByNumber = m.PartsCount == 3 && m.PartSize == part && m.Size == int64(len(body)) && bytes.Equal(got, body[part:2*part])
+		// Whatever the parts, the object must be whole.
+		rc, m, err = s.Get(ctx, bucket, "mp/obj", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		whole, _ := io.ReadAll(rc)
+		rc.Close()
+		if !bytes.Equal(whole, body) || m.ContentType != "application/x-mob" {
+			t.Fatalf("completed upload: %d bytes (want %d), type %q", len(whole), len(body), m.ContentType)
 		}
 	})
 
@@ -180,7 +206,18 @@ func Run(t *testing.T, s store.Store, bucket string) {
 			Tags: map[string]string{"retention": "default", "to_delete_in_days": "30"},
 		}
 		// Not gzip data, on purpose: the store must pass bytes through untouched.
-		put(t, "hdr/a.css", []byte("not really gzip"), h)
+		body := []byte("not really gzip")
+		sum := md5.Sum(body)
+		_, err := s.Put(ctx, bucket, "hdr/a.css", bytes.NewReader(body), int64(len(body)), sum[:], h)
+		tr.KeepsTags = err == nil
+		if refusedTags(err) {
+			// R2's answer: the object is stored only without its tags.
+			noTags := h
+			noTags.Tags = nil
+			put(t, "hdr/a.css", body, noTags)
+		} else if err != nil {
+			t.Fatalf("put with tags: %v", err)
+		}
 		rc, m, err := s.Get(ctx, bucket, "hdr/a.css", 0)
 		if err != nil {
 			t.Fatal(err)
@@ -190,23 +227,57 @@ func Run(t *testing.T, s store.Store, bucket string) {
 		if err != nil || string(got) != "not really gzip" {
 			t.Fatalf("body %q, %v: bytes were changed on the way", got, err)
 		}
-		tags, err := s.Tags(ctx, bucket, "hdr/a.css")
-		if err != nil {
-			t.Fatal(err)
+		var tags map[string]string
+		if m.TagCount > 0 {
+			if tags, err = s.Tags(ctx, bucket, "hdr/a.css"); err != nil {
+				t.Fatal(err)
+			}
 		}
 		// A store may bring the tags with the body; then they must be all of them.
 		if m.Header.Tags != nil && fmt.Sprint(m.Header.Tags) != fmt.Sprint(tags) {
 			t.Fatalf("Get brought tags %v; the object has %v", m.Header.Tags, tags)
 		}
-		m.Header.Tags = tags
-		if fmt.Sprint(m.Header) != fmt.Sprint(h) || m.TagCount != 2 {
-			t.Fatalf("header\n got %+v (tag count %d)\nwant %+v", m.Header, m.TagCount, h)
+		tr.GetBringsTags = len(m.Header.Tags) == 2
+		tr.KeepsTags = tr.KeepsTags && fmt.Sprint(tags) == fmt.Sprint(h.Tags) && m.TagCount == 2
+		m.Header.Tags, h.Tags = nil, nil
+		if fmt.Sprint(m.Header) != fmt.Sprint(h) {
+			t.Fatalf("header\n got %+v\nwant %+v", m.Header, h)
+		}
+	})
+
+	t.Run("FolderKeys", func(t *testing.T) {
+		// S3 and MinIO keep a key ending in "/" as any object. versitygw's posix
+		// backend makes it a folder: it refuses a body there (400
+		// DirectoryObjectContainsData) and keeps no Content-Type, Content-Encoding or
+		// Cache-Control of an empty one, which verify --deep then names.
+		h := store.Header{ContentType: "text/plain", ContentEncoding: "gzip", CacheControl: "max-age=60"}
+		put(t, "folder/empty/", nil, h)
+		m, err := s.Stat(ctx, bucket, "folder/empty/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr.FolderKeysKeepHeaders = m.ContentType == h.ContentType && m.ContentEncoding == h.ContentEncoding && m.CacheControl == h.CacheControl
+		body := []byte("a folder's body")
+		sum := md5.Sum(body)
+		_, err = s.Put(ctx, bucket, "folder/with-body/", bytes.NewReader(body), int64(len(body)), sum[:], h)
+		var se *store.Error
+		switch {
+		case err == nil:
+			if m, err := s.Stat(ctx, bucket, "folder/with-body/"); err != nil || m.Size != int64(len(body)) {
+				t.Fatalf("a folder key's body was accepted and not kept: %+v, %v", m, err)
+			}
+			tr.FolderKeysTakeBodies = true
+		case !errors.As(err, &se) || se.Status/100 != 4:
+			t.Fatalf("a folder key's body: %v; want it kept, or refused with a 4xx the copy can report", err)
 		}
 	})
 
 	t.Run("ErrorsCarryTheServiceCode", func(t *testing.T) {
 		if _, _, err := s.Get(ctx, bucket, "no/such/key", 0); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("missing key: %v; want ErrNotFound", err)
+		}
+		if _, err := s.Stat(ctx, bucket, "no/such/key"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("HEAD of a missing key: %v; want ErrNotFound", err)
 		}
 		var se *store.Error
 		for _, err := range s.List(ctx, "no-such-bucket-here", "") {
@@ -224,4 +295,10 @@ func Run(t *testing.T, s store.Store, bucket string) {
 			t.Fatalf("BucketExists of a missing bucket: %v, %v", ok, err)
 		}
 	})
+	return tr
+}
+
+func refusedTags(err error) bool {
+	var se *store.Error
+	return errors.As(err, &se) && (se.Code == "NotImplemented" || se.Status == http.StatusNotImplemented)
 }
