@@ -143,6 +143,7 @@ var chartResources = []resource{
 	{"CronJob", "batch/v1", "/apis/batch/v1/namespaces/%s/cronjobs"},
 	{"ServiceMonitor", "monitoring.coreos.com/v1", "/apis/monitoring.coreos.com/v1/namespaces/%s/servicemonitors"},
 	{"PrometheusRule", "monitoring.coreos.com/v1", "/apis/monitoring.coreos.com/v1/namespaces/%s/prometheusrules"},
+	{"Ingress", "networking.k8s.io/v1", "/apis/networking.k8s.io/v1/namespaces/%s/ingresses"},
 	{"ReplicaSet", "apps/v1", "/apis/apps/v1/namespaces/%s/replicasets"},
 	{"Pod", "v1", "/api/v1/namespaces/%s/pods"},
 }
