@@ -81,7 +81,7 @@ func StartKube(t testing.TB) *Kube {
 	// With no certificate given, the API server writes a self-signed one (and the CA it
 	// chains to) into the cert dir: that file is the CA bundle clients trust.
 	k.CAFile = filepath.Join(certDir, "apiserver.crt")
-	apiserver := startProcess(t, dir, filepath.Join(bin, "kube-apiserver"),
+	apiserver := startKubeProcess(t, dir, filepath.Join(bin, "kube-apiserver"),
 		"--etcd-servers="+etcdURL,
 		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
 		"--secure-port="+strconv.Itoa(port),
@@ -99,7 +99,7 @@ func StartKube(t testing.TB) *Kube {
 	k.waitReady(apiserver)
 	k.Kubeconfig = k.writeKubeconfig(filepath.Join(dir, "kubeconfig"))
 
-	kcm := startProcess(t, dir, filepath.Join(bin, "kube-controller-manager"),
+	kcm := startKubeProcess(t, dir, filepath.Join(bin, "kube-controller-manager"),
 		"--kubeconfig="+k.Kubeconfig,
 		// Owned objects and finalizers behave as in a cluster: a Job makes pods, a
 		// Deployment ReplicaSets, a deleted owner takes its dependants, a deleted claim goes.
@@ -117,13 +117,13 @@ func StartKube(t testing.TB) *Kube {
 	return k
 }
 
-// process is one control-plane program and its log.
-type process struct {
+// kubeProcess is one control-plane program and its log.
+type kubeProcess struct {
 	name, log string
 	done      chan struct{}
 }
 
-func (p *process) exited() bool {
+func (p *kubeProcess) exited() bool {
 	select {
 	case <-p.done:
 		return true
@@ -132,7 +132,7 @@ func (p *process) exited() bool {
 	}
 }
 
-func (p *process) tail() string {
+func (p *kubeProcess) tail() string {
 	b, _ := os.ReadFile(p.log)
 	if len(b) > 4000 {
 		b = b[len(b)-4000:]
@@ -140,12 +140,12 @@ func (p *process) tail() string {
 	return string(b)
 }
 
-// startProcess runs bin with args, its output in a log under dir, and stops it (SIGTERM,
+// startKubeProcess runs bin with args, its output in a log under dir, and stops it (SIGTERM,
 // then SIGKILL) when the test ends.
-func startProcess(t testing.TB, dir, bin string, args ...string) *process {
+func startKubeProcess(t testing.TB, dir, bin string, args ...string) *kubeProcess {
 	t.Helper()
 	name := filepath.Base(bin)
-	p := &process{name: name, log: filepath.Join(dir, name+".log"), done: make(chan struct{})}
+	p := &kubeProcess{name: name, log: filepath.Join(dir, name+".log"), done: make(chan struct{})}
 	logf, err := os.Create(p.log)
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +174,7 @@ func startEtcd(t testing.TB, bin, dir string) string {
 	t.Helper()
 	client := "http://127.0.0.1:" + strconv.Itoa(FreePort(t))
 	peer := "http://127.0.0.1:" + strconv.Itoa(FreePort(t))
-	p := startProcess(t, dir, filepath.Join(bin, "etcd"),
+	p := startKubeProcess(t, dir, filepath.Join(bin, "etcd"),
 		"--name=test", "--data-dir="+dataDir(t),
 		"--listen-client-urls="+client, "--advertise-client-urls="+client,
 		"--listen-peer-urls="+peer, "--initial-advertise-peer-urls="+peer,
@@ -184,7 +184,7 @@ func startEtcd(t testing.TB, bin, dir string) string {
 		"--unsafe-no-fsync",
 	)
 	hc := &http.Client{Timeout: 5 * time.Second}
-	waitProcess(t, p, time.Minute, "etcd to be healthy", func() bool {
+	waitKubeProcess(t, p, time.Minute, "etcd to be healthy", func() bool {
 		resp, err := hc.Get(client + "/health")
 		if err != nil {
 			return false
@@ -198,7 +198,7 @@ func startEtcd(t testing.TB, bin, dir string) string {
 
 // waitReady waits until the API server answers /readyz and has made kube-system (which
 // Helm charts look up to tell a cluster from `helm template`).
-func (k *Kube) waitReady(p *process) {
+func (k *Kube) waitReady(p *kubeProcess) {
 	k.t.Helper()
 	k.waitFor(p, 3*time.Minute, "kube-apiserver /readyz", func() bool {
 		if _, err := os.Stat(k.CAFile); err != nil {
@@ -224,14 +224,14 @@ func (k *Kube) waitReady(p *process) {
 	})
 }
 
-func (k *Kube) waitFor(p *process, timeout time.Duration, what string, cond func() bool) {
+func (k *Kube) waitFor(p *kubeProcess, timeout time.Duration, what string, cond func() bool) {
 	k.t.Helper()
-	waitProcess(k.t, p, timeout, what, cond)
+	waitKubeProcess(k.t, p, timeout, what, cond)
 }
 
-// waitProcess polls cond until it holds, failing with the process's log if it exits or
+// waitKubeProcess polls cond until it holds, failing with the kubeProcess's log if it exits or
 // the time runs out.
-func waitProcess(t testing.TB, p *process, timeout time.Duration, what string, cond func() bool) {
+func waitKubeProcess(t testing.TB, p *kubeProcess, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
