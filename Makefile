@@ -121,3 +121,21 @@ fuzz:
 # back-to-back migrator/baseline pairs per set, BENCH_NOISE_PAIRS=4 the baseline/baseline ones.
 bench: $(TOOLS)/minio
 	./scripts/bench.sh
+
+# The chart in a real Kubernetes API server: etcd, kube-apiserver and kube-controller-manager
+# on loopback (no scheduler, no kubelet: pods stay Pending). Built once from their Go modules
+# by tools/k8s/build.sh (a throwaway wrapper module; see there why); deploy/kube_test.go
+# installs, upgrades and uninstalls the chart there. `go test ./deploy` runs it too once the
+# binaries exist (under CI=true it fails without them).
+KUBERNETES_VERSION := v1.34.4
+ETCD_VERSION := v3.6.16
+.PHONY: k8s-tools test-k8s
+$(TOOLS)/etcd:
+	@echo "building etcd $(ETCD_VERSION) (a few minutes, once)"
+	ETCD_VERSION=$(ETCD_VERSION) ./tools/k8s/build.sh $(TOOLS) etcd
+$(TOOLS)/kube-apiserver $(TOOLS)/kube-controller-manager &:
+	@echo "building kube-apiserver and kube-controller-manager $(KUBERNETES_VERSION) (10-20 minutes on a busy machine, once)"
+	KUBERNETES_VERSION=$(KUBERNETES_VERSION) ./tools/k8s/build.sh $(TOOLS) kube
+k8s-tools: $(TOOLS)/etcd $(TOOLS)/kube-apiserver $(TOOLS)/kube-controller-manager
+test-k8s: k8s-tools $(TOOLS)/helm
+	CI=true $(GO) test -count=1 -timeout 20m -v -run '^TestChartOnAPIServer' ./deploy

@@ -44,11 +44,20 @@ func helmBinary(t testing.TB) string {
 // runHelm runs helm and returns its standard output, or its error with standard error.
 func runHelm(t testing.TB, args ...string) (string, error) {
 	t.Helper()
+	return runHelmOn(t, "", args...)
+}
+
+// runHelmOn runs helm against the cluster kubeconfig names ("": none).
+func runHelmOn(t testing.TB, kubeconfig string, args ...string) (string, error) {
+	t.Helper()
 	cmd := exec.Command(helmBinary(t), args...)
 	// A home of its own: no repositories, plugins or kubeconfig of the machine's user.
 	home := t.TempDir()
+	if kubeconfig == "" {
+		kubeconfig = filepath.Join(home, "kubeconfig")
+	}
 	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+home, "HELM_CONFIG_HOME="+home, "HELM_DATA_HOME="+home,
-		"KUBECONFIG="+filepath.Join(home, "kubeconfig"))
+		"KUBECONFIG="+kubeconfig)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

@@ -140,12 +140,32 @@ func TestSourceKeysCopiedFromOpenReplay(t *testing.T) {
 			wantAccess: minioAccess, wantSecret: minioSecret, wantFrom: "app/or-secrets",
 		},
 		{
-			name: "or-secrets already switched",
+			// An install after the cutover: the store's own root key, which a storage
+			// switch never changes (db/minio), is the source's.
+			name: "or-secrets already switched, store's own Secret",
+			setup: func(c *fakeCluster) {
+				c.secret("app", "or-secrets", map[string]string{"access-key": dstAccess, "secret-key": dstSecret}, nil)
+				c.secret("db", "minio", map[string]string{"access-key": minioAccess, "secret-key": minioSecret}, nil)
+				c.secret(namespace, "openreplay-migrator-destination", map[string]string{"access-key": dstAccess, "secret-key": dstSecret}, nil)
+			},
+			wantAccess: minioAccess, wantSecret: minioSecret, wantFrom: "db/minio",
+		},
+		{
+			name: "or-secrets already switched, no store Secret",
 			setup: func(c *fakeCluster) {
 				c.secret("app", "or-secrets", map[string]string{"access-key": dstAccess, "secret-key": dstSecret}, nil)
 				c.secret(namespace, "openreplay-migrator-destination", map[string]string{"access-key": dstAccess, "secret-key": dstSecret}, nil)
 			},
-			wantErr: "already holds the destination's key",
+			wantErr: "already holds the destination's key (the cutover has run), and Secret minio in namespace db (the store's own key) was not found",
+		},
+		{
+			name: "or-secrets already switched, store Secret holds the destination's key",
+			setup: func(c *fakeCluster) {
+				c.secret("app", "or-secrets", map[string]string{"access-key": dstAccess, "secret-key": dstSecret}, nil)
+				c.secret("db", "minio", map[string]string{"access-key": dstAccess, "secret-key": dstSecret}, nil)
+				c.secret(namespace, "openreplay-migrator-destination", map[string]string{"access-key": dstAccess, "secret-key": dstSecret}, nil)
+			},
+			wantErr: "holds the destination's key too",
 		},
 		{
 			name: "no or-secrets",
