@@ -164,17 +164,28 @@ func (a *Adaptive) Observe(side, op string, d time.Duration, err error) {
 // Run judges the limit once a window until ctx ends.
 func (a *Adaptive) Run(ctx context.Context) {
 	for {
+		d := a.period()
 		select {
 		case <-ctx.Done():
 			return
-		case <-a.clock.After(a.window):
-			a.judge()
+		case <-a.clock.After(d):
+			a.judge(d)
 		}
 	}
 }
 
-// judge looks at the window just ended and moves the limit.
-func (a *Adaptive) judge() {
+// period is the next window's length: half a window while the limit is still doubling,
+// so that a copy of a few thousand objects over a long link is not over before the limit
+// has found its size.
+func (a *Adaptive) period() time.Duration {
+	if a.slowStart { // controller state: Run's alone
+		return a.window / 2
+	}
+	return a.window
+}
+
+// judge looks at the window of length d just ended and moves the limit.
+func (a *Adaptive) judge(d time.Duration) {
 	a.mu.Lock()
 	w := a.w
 	a.w = windowStats{lat: map[string][]time.Duration{}}
@@ -183,7 +194,7 @@ func (a *Adaptive) judge() {
 
 	// Work done: objects, with a MiB counting as one more, so that both a set of tiny
 	// recordings and one of large ones register a rising rate.
-	rate := (w.objects + w.bytes/(1<<20)) / a.window.Seconds()
+	rate := (w.objects + w.bytes/(1<<20)) / d.Seconds()
 	next, reason := limit, ""
 	srcP90 := percentile(w.lat["source get"], 0.9)
 	latHigh := a.latencyHigh(w.lat)
@@ -237,7 +248,9 @@ func (a *Adaptive) judge() {
 		return
 	}
 	a.prevLimit, a.prevRate = limit, rate
-	a.settle = true
+	// After a doubling the new slots fill at once: the next window already measures the
+	// new limit. After any other change the window in between is a transition.
+	a.settle = !(a.slowStart && reason == ReasonRising)
 	a.mu.Lock()
 	a.limit = next
 	a.wakeLocked()

@@ -137,7 +137,7 @@ type link struct {
 func (l link) window(a *Adaptive, limit int) {
 	rate := float64(min(limit, l.capacity)) / l.rtt.Seconds()
 	a.mu.Lock()
-	a.w.objects += rate * a.window.Seconds()
+	a.w.objects += rate * a.period().Seconds()
 	a.w.waited = true
 	a.mu.Unlock()
 	for range 20 {
@@ -150,7 +150,7 @@ func TestAdaptiveFindsTheConcurrencyTheLinkNeeds(t *testing.T) {
 		a := NewAdaptive(AdaptiveOptions{Min: 4, Max: 256, Start: 16, Clock: &virtualClock{}})
 		for range 30 {
 			l.window(a, a.Limit())
-			a.judge()
+			a.judge(a.period())
 		}
 		if got := a.Limit(); got < l.capacity*9/10 {
 			t.Errorf("link %v x %d: settled at %d in flight, below 0.9x what it can serve", l.rtt, l.capacity, got)
@@ -163,7 +163,7 @@ func TestAdaptiveBacksOffOnThrottlingAndSlowSource(t *testing.T) {
 	var reasons []string
 	a.onChange = func(_ int, r string) { reasons = append(reasons, r) }
 	a.Observe("destination", "put", 0, &store.Error{Op: "put", Status: 503, Code: "SlowDown", Err: io.EOF})
-	a.judge()
+	a.judge(a.period())
 	if got := a.Limit(); got != 70 {
 		t.Fatalf("after a SlowDown: limit %d, want 70", got)
 	}
@@ -172,7 +172,7 @@ func TestAdaptiveBacksOffOnThrottlingAndSlowSource(t *testing.T) {
 		for range 20 {
 			a.Observe("source", "get", 300*time.Millisecond, nil)
 		}
-		a.judge()
+		a.judge(a.period())
 	}
 	if got := a.Limit(); got > 70*7/10*7/10*7/10+1 {
 		t.Fatalf("source GET p90 300ms over a 100ms guard for 3 windows: limit still %d", got)
@@ -182,7 +182,7 @@ func TestAdaptiveBacksOffOnThrottlingAndSlowSource(t *testing.T) {
 	l := link{rtt: 10 * time.Millisecond, capacity: 200}
 	for range 20 {
 		l.window(a, a.Limit())
-		a.judge()
+		a.judge(a.period())
 	}
 	if got := a.Limit(); got <= low*2 {
 		t.Errorf("after the source recovered: limit %d, was %d", got, low)
