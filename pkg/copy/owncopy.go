@@ -40,11 +40,17 @@ func (r *pairRun) confirmOwnCopy(ctx context.Context, src, dst store.Object) {
 
 // sameBodies reads the object on both sides and compares their MD5s.
 func (r *pairRun) sameBodies(ctx context.Context, key string) (bool, error) {
-	a, err := bodyMD5(ctx, r.e.Src, r.pair.Source, key)
+	return SameBodies(ctx, r.e.Src, r.pair.Source, r.e.Dst, r.pair.Dest, key)
+}
+
+// SameBodies reads key from both stores and tells whether the bytes are the same: the
+// proof left where ETags prove nothing (an encrypting destination, a copy of unknown origin).
+func SameBodies(ctx context.Context, src store.Store, srcBucket string, dst store.Store, dstBucket, key string) (bool, error) {
+	a, err := bodyMD5(ctx, src, srcBucket, key)
 	if err != nil {
 		return false, err
 	}
-	b, err := bodyMD5(ctx, r.e.Dst, r.pair.Dest, key)
+	b, err := bodyMD5(ctx, dst, dstBucket, key)
 	if err != nil {
 		return false, err
 	}

@@ -2,11 +2,8 @@
 package verify
 
 import (
-	"bytes"
 	"context"
-	"crypto/md5"
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 
@@ -145,28 +142,7 @@ func (v *Verifier) Pair(ctx context.Context, p copy.Pair, onDiff func(Difference
 	return rep, err
 }
 
-// sameBodies reads both objects and compares their MD5s.
+// sameBodies reads both objects and compares their bytes.
 func (v *Verifier) sameBodies(ctx context.Context, p copy.Pair, key string) (bool, error) {
-	a, err := digest(ctx, v.Src, p.Source, key)
-	if err != nil {
-		return false, err
-	}
-	b, err := digest(ctx, v.Dst, p.Dest, key)
-	if err != nil {
-		return false, err
-	}
-	return bytes.Equal(a, b), nil
-}
-
-func digest(ctx context.Context, s store.Store, bucket, key string) ([]byte, error) {
-	body, _, err := s.Get(ctx, bucket, key, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer body.Close()
-	h := md5.New()
-	if _, err := io.Copy(h, body); err != nil {
-		return nil, fmt.Errorf("read %s/%s: %w", bucket, key, err)
-	}
-	return h.Sum(nil), nil
+	return copy.SameBodies(ctx, v.Src, p.Source, v.Dst, p.Dest, key)
 }
