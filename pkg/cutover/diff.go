@@ -6,9 +6,13 @@ import (
 	"strings"
 )
 
-// Diff returns the lines that differ between a and b as hunks ("@@ -line,count
-// +line,count @@", then "-" and "+" lines), with the values of accessKey and secretKey
-// lines redacted: it is printed.
+// contextLines is how many unchanged lines a hunk shows around its changes, so that the
+// operator sees where in vars.yaml each change sits.
+const contextLines = 2
+
+// Diff returns the lines that differ between a and b as unified hunks ("@@ -line,count
+// +line,count @@", then " ", "-" and "+" lines, with contextLines of context), with the
+// values of accessKey and secretKey lines redacted: it is printed.
 func Diff(a, b []byte) string {
 	x, y := lines(a), lines(b)
 	// The edit touches a few lines of global.s3: only the middle needs comparing.
@@ -20,32 +24,59 @@ func Diff(a, b []byte) string {
 	for suf < len(x)-pre && suf < len(y)-pre && x[len(x)-1-suf] == y[len(y)-1-suf] {
 		suf++
 	}
-	ops := editScript(x[pre:len(x)-suf], y[pre:len(y)-suf])
+	ops := append(append([]byte(strings.Repeat("=", pre)), editScript(x[pre:len(x)-suf], y[pre:len(y)-suf])...), strings.Repeat("=", suf)...)
+	// One entry per op, with the line numbers (from 0) it stands at in x and y.
+	type entry struct {
+		op   byte
+		text string
+		i, j int
+	}
+	es := make([]entry, 0, len(ops))
+	i, j := 0, 0
+	for _, op := range ops {
+		switch op {
+		case '=':
+			es = append(es, entry{op, x[i], i, j})
+			i, j = i+1, j+1
+		case '-':
+			es = append(es, entry{op, x[i], i, j})
+			i++
+		default:
+			es = append(es, entry{op, y[j], i, j})
+			j++
+		}
+	}
 	var out strings.Builder
-	i, j := pre, pre // line indexes in x and y
-	for k := 0; k < len(ops); {
-		if ops[k] == '=' {
-			i, j, k = i+1, j+1, k+1
+	for k := 0; k < len(es); {
+		if es[k].op == '=' {
+			k++
 			continue
 		}
-		var del, add []string
-		si, sj := i, j
-		for ; k < len(ops) && ops[k] != '='; k++ {
-			if ops[k] == '-' {
-				del = append(del, x[i])
-				i++
-			} else {
-				add = append(add, y[j])
-				j++
+		// A hunk: from contextLines before this change to contextLines after the last
+		// change that lies within 2*contextLines of the one before it.
+		start, end := max(0, k-contextLines), k
+		for n := k; n < len(es) && n <= end+2*contextLines; n++ {
+			if es[n].op != '=' {
+				end = n
 			}
 		}
-		fmt.Fprintf(&out, "@@ -%d,%d +%d,%d @@\n", si+1, len(del), sj+1, len(add))
-		for _, l := range del {
-			out.WriteString("-" + redact(l) + "\n")
+		stop := min(len(es), end+contextLines+1)
+		var del, add int
+		var body strings.Builder
+		for _, e := range es[start:stop] {
+			prefix := " "
+			switch e.op {
+			case '=':
+				del, add = del+1, add+1
+			case '-':
+				prefix, del = "-", del+1
+			default:
+				prefix, add = "+", add+1
+			}
+			body.WriteString(prefix + redact(e.text) + "\n")
 		}
-		for _, l := range add {
-			out.WriteString("+" + redact(l) + "\n")
-		}
+		fmt.Fprintf(&out, "@@ -%d,%d +%d,%d @@\n%s", es[start].i+1, del, es[start].j+1, add, body.String())
+		k = stop
 	}
 	return out.String()
 }
