@@ -27,7 +27,7 @@ workers: 8
 		{", sse: {type: SSE-S3}", "for SSE-S3 write AES256"},
 		{", sse: {type: SSE-C}", "SSE-C, customer keys, is not supported"},
 		{", sse: {type: AES256, kmsKeyId: k}", `kmsKeyId "k" goes with type aws:kms`},
-		{", sse: {type: aws:kms, keyId: k}", "field keyId not found"},
+		{", sse: {type: aws:kms, keyId: k}", `unknown setting "destination.sse.keyId"`},
 	}
 	for _, tc := range cases {
 		c, err := config.Parse([]byte(strings.Replace(base, "%s", tc.sse, 1)))

@@ -515,8 +515,7 @@ func (r *pairRun) work(ctx context.Context, j job) (int64, bool) {
 // copyOne copies an object with retries and remembers a destination ETag that differs
 // from the source's, so later runs recognise the copy.
 func (r *pairRun) copyOne(ctx context.Context, obj store.Object) (copied, error) {
-	oc := &objectCopier{src: r.e.Src, dst: r.e.Dst, srcBkt: r.pair.Source, dstBkt: r.pair.Dest, partETags: &r.e.partETags,
-		tagless: &r.e.tagless, log: r.o.Log, journal: r}
+	oc := r.e.copier(r.pair, r.o.Log, r)
 	var c copied
 	err := r.o.Retry.Do(ctx, func(ctx context.Context) error {
 		var err error

@@ -32,17 +32,28 @@ type objectCopier struct {
 	// journal is told of a multipart upload before it is created (durably), of its ID
 	// once known, and when it is completed or aborted: a crash at any instant leaves a
 	// record from which the next run finds and aborts the upload.
-	journal interface {
-		uploadStarting(key string) error
-		uploadCreated(key, id string) error
-		uploadEnded(key string)
-		uploadAbortDenied(key, id string)
-	}
+	journal uploadJournal
 	// unsure holds the uploads this object's failed attempts may have left behind: the
 	// ID of one whose abort failed, "" for a create whose answer never came. A retry
 	// that completes the object ends its journal entry, so they are swept after it
 	// (pairRun.sweepUploads).
 	unsure []string
+}
+
+// uploadJournal is told of a multipart upload before it is created (durably), of its ID
+// once known, and when it is completed or aborted.
+type uploadJournal interface {
+	uploadStarting(key string) error
+	uploadCreated(key, id string) error
+	uploadEnded(key string)
+	uploadAbortDenied(key, id string)
+}
+
+// copier is the object copier for pair p: every copy the Engine makes, in a pass or by
+// `migrator resolve`, goes through one built here, with the Engine's learned hints.
+func (e *Engine) copier(p Pair, log *zap.Logger, j uploadJournal) *objectCopier {
+	return &objectCopier{src: e.Src, dst: e.Dst, srcBkt: p.Source, dstBkt: p.Dest,
+		partETags: &e.partETags, tagless: &e.tagless, log: log, journal: j}
 }
 
 // errGone: the source object was deleted after it was listed; nothing to copy.

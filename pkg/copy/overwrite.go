@@ -28,7 +28,7 @@ func (e *Engine) CopyOver(ctx context.Context, p Pair, key string) (src, dst sto
 	}
 	src = meta.Object
 	src.Key = key
-	oc := &objectCopier{src: e.Src, dst: e.Dst, srcBkt: p.Source, dstBkt: p.Dest, partETags: &e.partETags, journal: noJournal{}}
+	oc := e.copier(p, o.Log, noJournal{})
 	err = o.Retry.Do(ctx, func(ctx context.Context) error {
 		_, err := oc.copy(ctx, src)
 		return err
