@@ -4,14 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iter"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/checkpoint"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/retry"
@@ -271,52 +268,6 @@ func tell(c chan<- bool, v bool) {
 	}
 }
 
-// abortLeftovers aborts the multipart uploads an earlier run journaled and did not end.
-// The journal holds the key before the upload exists, so the uploads are looked up by
-// key: one created just before a crash has an ID nobody wrote down.
-//
-// A key with only the migration guide's permissions may neither list nor abort
-// uploads: then the ID the journal holds is tried, and what cannot be aborted is
-// reported (abortDenied) and dropped from the journal, since no later run could do
-// better with the same key.
-func (r *pairRun) abortLeftovers(ctx context.Context) error {
-	var kept []string
-	for key, id := range r.state.Uploads {
-		ups, err := r.e.Dst.ListUploads(ctx, r.pair.Dest, key)
-		if denied(err) {
-			ups, err = nil, nil
-			if id != "" {
-				ups = []store.Upload{{Key: key, UploadID: id}}
-			} else {
-				kept = append(kept, key+" (upload ID not recorded)")
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("look for uploads left by an earlier run under %s/%s: %w", r.pair.Dest, key, err)
-		}
-		for _, u := range ups {
-			if u.Key != key {
-				continue
-			}
-			err := r.e.Dst.AbortMultipart(ctx, r.pair.Dest, key, u.UploadID)
-			if denied(err) {
-				kept = append(kept, key+" (upload "+u.UploadID+")")
-				continue
-			}
-			if err != nil {
-				return fmt.Errorf("abort the upload of %s/%s left by an earlier run: %w", r.pair.Dest, key, err)
-			}
-			r.o.Log.Info("aborted an upload left by an earlier run", zap.String("bucket", r.pair.Dest), zap.String("key", key))
-		}
-		delete(r.state.Uploads, key)
-	}
-	if len(kept) > 0 {
-		sort.Strings(kept)
-		r.e.abortDenied(r.o.Log, r.pair.Dest, kept)
-	}
-	return nil
-}
-
 type job struct {
 	run  *pairRun
 	obj  store.Object
@@ -324,18 +275,6 @@ type job struct {
 	// maybeOwn, if set, is the destination's newer object of the same size whose ETag
 	// is not in the ETag map: read before it is called a conflict (see confirmOwnCopy).
 	maybeOwn *store.Object
-}
-
-// do is a worker's handling of one job; it returns the bytes copied, and whether the
-// object was.
-func (r *pairRun) do(j job) (int64, bool) {
-	defer r.inflight.Done()
-	if r.listCtx.Err() != nil {
-		// Stopping: queued objects are not started. Their slots stay open, so the
-		// watermark stays below them and the next run copies them.
-		return 0, false
-	}
-	return r.work(r.workCtx, j)
 }
 
 // pass runs the listing and the checkpointer until the listing is done and the objects
@@ -409,141 +348,6 @@ func (r *pairRun) pass(ctx context.Context, jobs chan<- job, listed chan<- bool)
 	return nil
 }
 
-// list merge-joins both listings from the watermark and hands copies to the workers.
-func (r *pairRun) list(ctx context.Context, jobs chan<- job) error {
-	src := r.owned(prefetch(ctx, stopOnFatal("source", r.e.Src.List(ctx, r.pair.Source, r.state.Watermark))))
-	dst := r.owned(prefetch(ctx, stopOnFatal("destination", r.e.Dst.List(ctx, r.pair.Dest, r.state.Watermark))))
-	err := Join(src, dst, r.same, func(a Action) error {
-		r.o.Observer.Listed(r.pair.Source, a.Src)
-		switch a.Kind {
-		case ActSkip:
-			r.mark.skip(a.Src.Key)
-			r.record(a.Src.Key, Skipped, a.Src.Size, nil)
-		case ActConflict:
-			if a.Dst.Size == a.Src.Size {
-				// Maybe this migrator's own copy, made by a run killed before it
-				// recorded the destination's ETag: a worker reads to tell.
-				dst := a.Dst
-				if err := r.hand(ctx, jobs, job{run: r, obj: a.Src, maybeOwn: &dst}); err != nil {
-					return err
-				}
-				break
-			}
-			r.mark.skip(a.Src.Key)
-			r.conflict(a.Src)
-		case ActCopy:
-			if err := r.hand(ctx, jobs, job{run: r, obj: a.Src}); err != nil {
-				return err
-			}
-		}
-		return ctx.Err()
-	}, nil)
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		return nil
-	}
-	return err
-}
-
-// hand queues j for the workers, with a watermark slot that stays open until it is done.
-func (r *pairRun) hand(ctx context.Context, jobs chan<- job, j job) error {
-	j.slot = r.mark.begin(j.obj.Key)
-	r.inflight.Add(1)
-	select {
-	case jobs <- j:
-		return nil
-	case <-ctx.Done():
-		r.inflight.Done()
-		return ctx.Err() // the slot stays open: the watermark must not pass it
-	}
-}
-
-// conflict leaves a newer, different destination object alone, and says so.
-func (r *pairRun) conflict(src store.Object) {
-	r.o.Log.Warn("conflict: the destination holds a newer, different object; left alone until `migrator resolve` says which to keep",
-		zap.String("bucket", r.pair.Dest), zap.String("key", src.Key))
-	r.record(src.Key, Conflict, src.Size, nil)
-}
-
-// same recognises equal objects from the listings alone, including copies whose
-// destination ETag differs by nature (recorded in the ETag map when they were made),
-// and destination objects an operator chose to keep for the source's (`migrator resolve`).
-func (r *pairRun) same(src, dst store.Object) bool {
-	return SameByListing(src, dst) || (src.Size == dst.Size && r.tags.Same(src.Key, src.ETag, dst.ETag)) ||
-		r.resolved.Accepts(src.Key, src, dst)
-}
-
-func (r *pairRun) owned(seq iter.Seq2[store.Object, error]) iter.Seq2[store.Object, error] {
-	if r.o.Shard.Count <= 1 {
-		return seq
-	}
-	return func(yield func(store.Object, error) bool) {
-		for o, err := range seq {
-			if err != nil || r.o.Shard.Owns(o.Key) {
-				if !yield(o, err) {
-					return
-				}
-			}
-		}
-	}
-}
-
-func (r *pairRun) work(ctx context.Context, j job) (int64, bool) {
-	defer r.mark.finish(j.slot)
-	r.o.Observer.InFlight(1)
-	defer r.o.Observer.InFlight(-1)
-	if j.maybeOwn != nil {
-		r.confirmOwnCopy(ctx, j.obj, *j.maybeOwn)
-		return 0, true // nothing written: it tells the gate nothing of the link
-	}
-	c, err := r.copyOne(ctx, j.obj)
-	err = explainFolderKey(j.obj.Key, err)
-	switch {
-	case errors.Is(err, errGone):
-		r.record(j.obj.Key, Skipped, 0, nil)
-	case err != nil:
-		r.record(j.obj.Key, Failed, j.obj.Size, err)
-		if s := stopping(sideOf(err), err); s != nil {
-			r.stop(s)
-		}
-		return 0, false
-	default:
-		r.record(j.obj.Key, Copied, c.bytes, nil)
-	}
-	return c.bytes, true
-}
-
-// copyOne copies an object with retries and remembers a destination ETag that differs
-// from the source's, so later runs recognise the copy.
-func (r *pairRun) copyOne(ctx context.Context, obj store.Object) (copied, error) {
-	oc := r.e.copier(r.pair, r.o.Log, r)
-	var c copied
-	err := r.o.Retry.Do(ctx, func(ctx context.Context) error {
-		var err error
-		c, err = oc.copy(ctx, obj)
-		return err
-	})
-	if len(oc.unsure) > 0 {
-		r.sweepUploads(obj.Key, oc.unsure)
-	}
-	if err != nil {
-		return c, err
-	}
-	if c.tagsDropped {
-		r.mu.Lock()
-		r.res.TagsDropped++
-		r.mu.Unlock()
-		if t, ok := r.o.Observer.(TagsDroppedObserver); ok {
-			t.TagsDropped(r.pair.Source, obj.Key)
-		}
-	}
-	if c.dstETag != c.srcETag {
-		if err := r.tags.Record(obj.Key, c.srcETag, c.dstETag); err != nil {
-			return c, fmt.Errorf("remember the ETag of %s/%s: %w", r.pair.Dest, obj.Key, err)
-		}
-	}
-	return c, nil
-}
-
 func (r *pairRun) record(key string, out Outcome, bytes int64, err error) {
 	r.mu.Lock()
 	switch out {
@@ -574,58 +378,6 @@ func (r *pairRun) record(key string, out Outcome, bytes int64, err error) {
 		r.o.Log.Warn("object failed after retries", zap.String("bucket", r.pair.Source), zap.String("key", key), zap.Error(err))
 	}
 	r.o.Observer.Finished(r.pair.Source, key, out, bytes, err)
-}
-
-// retryFailed gives every key that failed, in this run or an earlier one, one more
-// round now that the rest is done.
-func (r *pairRun) retryFailed(ctx context.Context) {
-	r.mu.Lock()
-	keys := make([]string, 0, len(r.state.Failed))
-	for k := range r.state.Failed {
-		keys = append(keys, k)
-	}
-	r.mu.Unlock()
-	sort.Strings(keys)
-	for _, k := range keys {
-		if ctx.Err() != nil {
-			return
-		}
-		src, err := r.e.Src.Stat(ctx, r.pair.Source, k)
-		if errors.Is(err, store.ErrNotFound) {
-			r.record(k, Skipped, 0, nil)
-			continue
-		}
-		if err != nil {
-			r.record(k, Failed, 0, err)
-			if s := stopping("source", err); s != nil {
-				r.stop(s)
-				return
-			}
-			continue
-		}
-		var dstp *store.Object
-		if dst, err := r.e.Dst.Stat(ctx, r.pair.Dest, k); err == nil {
-			dstp = &dst.Object
-		}
-		src.Key = k
-		switch a := Decide(src.Object, dstp, r.same); a.Kind {
-		case ActSkip:
-			r.record(k, Skipped, src.Size, nil)
-		case ActConflict:
-			r.record(k, Conflict, src.Size, nil)
-		default:
-			c, err := r.copyOne(ctx, src.Object)
-			if err != nil {
-				r.record(k, Failed, src.Size, err)
-				if s := stopping(sideOf(err), err); s != nil {
-					r.stop(s)
-					return
-				}
-			} else {
-				r.record(k, Copied, c.bytes, nil)
-			}
-		}
-	}
 }
 
 // finish closes the pass in the state: a pass that reached the end starts over next
@@ -667,143 +419,6 @@ func (r *pairRun) save(ctx context.Context) error {
 	return nil
 }
 
-// uploadStarting writes the checkpoint before the upload is created, so that a crash at
-// any later instant leaves a record of it.
-func (r *pairRun) uploadStarting(key string) error {
-	r.mu.Lock()
-	if r.state.Uploads == nil {
-		r.state.Uploads = map[string]string{}
-	}
-	r.state.Uploads[key] = ""
-	r.mu.Unlock()
-	return r.save(context.Background())
-}
-
-// uploadCreated records the ID before the first part is sent. A later run finds an
-// upload by key where the key may list uploads; with only the migration guide's
-// permissions it may not, and the recorded ID is the only way to abort it.
-func (r *pairRun) uploadCreated(key, id string) error {
-	r.mu.Lock()
-	if _, ok := r.state.Uploads[key]; ok {
-		r.state.Uploads[key] = id
-	}
-	r.mu.Unlock()
-	return r.save(context.Background())
-}
-
-// sweepUploads aborts the uploads an object's failed attempts may have left (see
-// objectCopier.unsure). It runs after the last attempt, whether that completed the
-// object or not: every upload still open under the key is then a leftover. What cannot
-// be aborted now is journaled again for the next run's abortLeftovers.
-func (r *pairRun) sweepUploads(key string, unsure []string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	ids := map[string]bool{}
-	lookUp := false
-	for _, id := range unsure {
-		if id == "" {
-			lookUp = true
-		} else {
-			ids[id] = true
-		}
-	}
-	if lookUp {
-		ups, err := r.e.Dst.ListUploads(ctx, r.pair.Dest, key)
-		switch {
-		case denied(err):
-			r.e.abortDenied(r.o.Log, r.pair.Dest, []string{key + " (an upload whose creation went unanswered)"})
-		case err != nil:
-			r.uploadLeft(key, "")
-		}
-		for _, u := range ups {
-			if u.Key == key {
-				ids[u.UploadID] = true
-			}
-		}
-	}
-	for id := range ids {
-		err := r.e.Dst.AbortMultipart(ctx, r.pair.Dest, key, id)
-		switch {
-		case denied(err):
-			r.e.abortDenied(r.o.Log, r.pair.Dest, []string{key + " (upload " + id + ")"})
-		case err != nil:
-			r.uploadLeft(key, id)
-		}
-	}
-}
-
-// uploadLeft journals an upload the sweep could not end, so the next run aborts it.
-func (r *pairRun) uploadLeft(key, id string) {
-	r.mu.Lock()
-	if r.state.Uploads == nil {
-		r.state.Uploads = map[string]string{}
-	}
-	if r.state.Uploads[key] == "" {
-		r.state.Uploads[key] = id
-	}
-	r.mu.Unlock()
-	if err := r.save(context.Background()); err != nil {
-		r.o.Log.Error("checkpoint", zap.Error(err))
-	}
-}
-
-// uploadAbortDenied drops an upload the key may not abort from the journal, after
-// saying so: no later run could abort it with the same key either.
-func (r *pairRun) uploadAbortDenied(key, id string) {
-	r.uploadEnded(key)
-	r.e.abortDenied(r.o.Log, r.pair.Dest, []string{key + " (upload " + id + ")"})
-}
-
-func (r *pairRun) uploadEnded(key string) {
-	r.mu.Lock()
-	delete(r.state.Uploads, key)
-	r.mu.Unlock()
-}
-
-// ownUploads stands in for the journal of multipart uploads when the checkpoint that
-// held it is unreadable: the destination bucket's unfinished uploads under keys the
-// source holds are taken for this migrator's own, so abortLeftovers ends them. (Uploads
-// under other keys are someone else's and are left alone.)
-func (e *Engine) ownUploads(ctx context.Context, p Pair, shard Shard) (map[string]string, error) {
-	ups, err := e.Dst.ListUploads(ctx, p.Dest, "")
-	if denied(err) {
-		return nil, nil // abortLeftovers could not abort them either; nothing to find
-	}
-	if err != nil {
-		return nil, fmt.Errorf("look for uploads left in %s after its checkpoint was lost: %w", p.Dest, err)
-	}
-	own := map[string]string{}
-	for _, u := range ups {
-		if !shard.Owns(u.Key) {
-			continue
-		}
-		if _, err := e.Src.Stat(ctx, p.Source, u.Key); err == nil {
-			own[u.Key] = u.UploadID
-		}
-	}
-	return own, nil
-}
-
-// abortDenied explains, once per run, that the destination key may not abort multipart
-// uploads and what to do about the ones left; later occurrences only list them.
-func (e *Engine) abortDenied(log *zap.Logger, bucket string, uploads []string) {
-	if e.abortWarned.Swap(true) {
-		log.Warn("multipart uploads left unfinished (the key may not abort them; see above)",
-			zap.String("bucket", bucket), zap.Strings("uploads", uploads))
-		return
-	}
-	log.Warn("the destination key may not abort multipart uploads (AccessDenied: s3:AbortMultipartUpload is not among "+
-		"the seven permissions of OpenReplay's migration guide), so these unfinished uploads stay in the bucket, unseen "+
-		"but stored, until removed: add a lifecycle rule with AbortIncompleteMultipartUpload (e.g. DaysAfterInitiation: 1) "+
-		"to the destination bucket, or grant the key s3:AbortMultipartUpload and s3:ListBucketMultipartUploads",
-		zap.String("bucket", bucket), zap.Strings("uploads", uploads))
-}
-
-// denied tells whether the service refused the request for want of permission.
-func denied(err error) bool {
-	return store.ClassOf(err) == store.ClassDenied
-}
-
 // stopCause is the StopError that ended ctx, if one did.
 func stopCause(ctx context.Context) *StopError {
 	var s *StopError
@@ -822,38 +437,4 @@ func cloneMap(m map[string]string) map[string]string {
 		c[k] = v
 	}
 	return c
-}
-
-// prefetch runs a listing ahead of its consumer, so listing latency overlaps copying.
-func prefetch(ctx context.Context, seq iter.Seq2[store.Object, error]) iter.Seq2[store.Object, error] {
-	return func(yield func(store.Object, error) bool) {
-		type item struct {
-			o   store.Object
-			err error
-		}
-		ctx, cancel := context.WithCancel(ctx)
-		ch := make(chan item, 2000)
-		g, ctx := errgroup.WithContext(ctx)
-		g.Go(func() error {
-			defer close(ch)
-			for o, err := range seq {
-				select {
-				case ch <- item{o, err}:
-				case <-ctx.Done():
-					return nil
-				}
-				if err != nil {
-					return nil
-				}
-			}
-			return nil
-		})
-		defer g.Wait()
-		defer cancel()
-		for it := range ch {
-			if !yield(it.o, it.err) {
-				return
-			}
-		}
-	}
 }

@@ -1,0 +1,126 @@
+package copy
+
+import (
+	"context"
+	"errors"
+	"iter"
+
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
+)
+
+// Listing: the merge-join of both sides from the watermark, and what it hands the workers.
+
+// list merge-joins both listings from the watermark and hands copies to the workers.
+func (r *pairRun) list(ctx context.Context, jobs chan<- job) error {
+	src := r.owned(prefetch(ctx, stopOnFatal("source", r.e.Src.List(ctx, r.pair.Source, r.state.Watermark))))
+	dst := r.owned(prefetch(ctx, stopOnFatal("destination", r.e.Dst.List(ctx, r.pair.Dest, r.state.Watermark))))
+	err := Join(src, dst, r.same, func(a Action) error {
+		r.o.Observer.Listed(r.pair.Source, a.Src)
+		switch a.Kind {
+		case ActSkip:
+			r.mark.skip(a.Src.Key)
+			r.record(a.Src.Key, Skipped, a.Src.Size, nil)
+		case ActConflict:
+			if a.Dst.Size == a.Src.Size {
+				// Maybe this migrator's own copy, made by a run killed before it
+				// recorded the destination's ETag: a worker reads to tell.
+				dst := a.Dst
+				if err := r.hand(ctx, jobs, job{run: r, obj: a.Src, maybeOwn: &dst}); err != nil {
+					return err
+				}
+				break
+			}
+			r.mark.skip(a.Src.Key)
+			r.conflict(a.Src)
+		case ActCopy:
+			if err := r.hand(ctx, jobs, job{run: r, obj: a.Src}); err != nil {
+				return err
+			}
+		}
+		return ctx.Err()
+	}, nil)
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// hand queues j for the workers, with a watermark slot that stays open until it is done.
+func (r *pairRun) hand(ctx context.Context, jobs chan<- job, j job) error {
+	j.slot = r.mark.begin(j.obj.Key)
+	r.inflight.Add(1)
+	select {
+	case jobs <- j:
+		return nil
+	case <-ctx.Done():
+		r.inflight.Done()
+		return ctx.Err() // the slot stays open: the watermark must not pass it
+	}
+}
+
+// conflict leaves a newer, different destination object alone, and says so.
+func (r *pairRun) conflict(src store.Object) {
+	r.o.Log.Warn("conflict: the destination holds a newer, different object; left alone until `migrator resolve` says which to keep",
+		zap.String("bucket", r.pair.Dest), zap.String("key", src.Key))
+	r.record(src.Key, Conflict, src.Size, nil)
+}
+
+// same recognises equal objects from the listings alone, including copies whose
+// destination ETag differs by nature (recorded in the ETag map when they were made),
+// and destination objects an operator chose to keep for the source's (`migrator resolve`).
+func (r *pairRun) same(src, dst store.Object) bool {
+	return SameByListing(src, dst) || (src.Size == dst.Size && r.tags.Same(src.Key, src.ETag, dst.ETag)) ||
+		r.resolved.Accepts(src.Key, src, dst)
+}
+
+func (r *pairRun) owned(seq iter.Seq2[store.Object, error]) iter.Seq2[store.Object, error] {
+	if r.o.Shard.Count <= 1 {
+		return seq
+	}
+	return func(yield func(store.Object, error) bool) {
+		for o, err := range seq {
+			if err != nil || r.o.Shard.Owns(o.Key) {
+				if !yield(o, err) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// prefetch runs a listing ahead of its consumer, so listing latency overlaps copying.
+func prefetch(ctx context.Context, seq iter.Seq2[store.Object, error]) iter.Seq2[store.Object, error] {
+	return func(yield func(store.Object, error) bool) {
+		type item struct {
+			o   store.Object
+			err error
+		}
+		ctx, cancel := context.WithCancel(ctx)
+		ch := make(chan item, 2000)
+		g, ctx := errgroup.WithContext(ctx)
+		g.Go(func() error {
+			defer close(ch)
+			for o, err := range seq {
+				select {
+				case ch <- item{o, err}:
+				case <-ctx.Done():
+					return nil
+				}
+				if err != nil {
+					return nil
+				}
+			}
+			return nil
+		})
+		defer g.Wait()
+		defer cancel()
+		for it := range ch {
+			if !yield(it.o, it.err) {
+				return
+			}
+		}
+	}
+}
