@@ -4,7 +4,6 @@ package testenv
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -78,17 +77,6 @@ func dataDir(t testing.TB) string {
 		}
 	}
 	return t.TempDir()
-}
-
-// FreePort returns a loopback port nothing listens on right now.
-func FreePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // StartMinIO starts a fresh server and stops it when the test ends.
