@@ -10,10 +10,8 @@ import (
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
 )
 
-// ProbePrefix is where preflight writes its probe objects in destination buckets. No
-// OpenReplay key starts with it, so no copy ever meets it in a source. A key with only
-// the guide's permissions has no s3:DeleteObject, so a probe object may stay there.
-const ProbePrefix = ".openreplay-migrator/"
+// ProbePrefix is where the probe objects go (see store.ProbePrefix).
+const ProbePrefix = store.ProbePrefix
 
 // Admin is what preflight needs of the destination: the object calls of store.Store and
 // a few bucket-level ones. *s3.Client implements it.

@@ -126,3 +126,9 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// ProbePrefix is where preflight writes its probe objects in destination buckets, and
+// what verify leaves out of its count. No OpenReplay key starts with it, so no copy ever
+// meets it in a source. A key with only the guide's permissions has no s3:DeleteObject,
+// so a probe object may stay there.
+const ProbePrefix = ".openreplay-migrator/"

@@ -9,7 +9,6 @@ import (
 
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/checkpoint"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/copy"
-	"github.com/openreplay-migrator/openreplay-migrator/pkg/preflight"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
 )
 
@@ -130,7 +129,7 @@ func (v *Verifier) Pair(ctx context.Context, p copy.Pair, onDiff func(Difference
 			return nil
 		},
 		func(d store.Object) error {
-			if strings.HasPrefix(d.Key, preflight.ProbePrefix) {
+			if strings.HasPrefix(d.Key, store.ProbePrefix) {
 				return nil // preflight's own probe, which a key without DeleteObject cannot remove
 			}
 			add(Difference{Kind: Extra, Key: d.Key, Detail: fmt.Sprintf("%d bytes", d.Size)})
