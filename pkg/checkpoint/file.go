@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/openreplay-migrator/openreplay-migrator/internal/atomicfile"
 )
 
 // Dir stores each State as a JSON file in a folder.
@@ -40,7 +42,7 @@ func (d Dir) Save(_ context.Context, name string, s *State) error {
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(d.path(name), data)
+	return atomicfile.Write(d.path(name), data)
 }
 
 func (d Dir) LoadResolutions(_ context.Context, name string) (*Resolutions, error) {
@@ -64,7 +66,7 @@ func (d Dir) SaveResolutions(_ context.Context, name string, r *Resolutions) err
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(filepath.Join(string(d), resolutionsName(name)), data)
+	return atomicfile.Write(filepath.Join(string(d), resolutionsName(name)), data)
 }
 
 // OpenETagMap loads the map kept beside the checkpoint named name, in a file to which
@@ -133,39 +135,6 @@ func (s *fileSink) close() error {
 	return err
 }
 
-// WriteFileAtomic replaces path with data so that a crash leaves the old or new content.
-func WriteFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("state folder %s: %w", dir, err)
-	}
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return fmt.Errorf("state folder %s is not writable: %w", dir, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("replace %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync() // make the rename itself durable
-		d.Close()
-	}
-	return nil
-}
-
 // safeName keeps a file or object name to characters every file system and service accepts.
 func safeName(name string) string {
 	return strings.Map(func(r rune) rune {
@@ -179,5 +148,5 @@ func safeName(name string) string {
 
 // Writable checks that States can be saved in the folder.
 func (d Dir) Writable(context.Context) error {
-	return WriteFileAtomic(filepath.Join(string(d), ".probe"), []byte("ok"))
+	return atomicfile.Write(filepath.Join(string(d), ".probe"), []byte("ok"))
 }

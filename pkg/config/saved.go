@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/openreplay-migrator/openreplay-migrator/pkg/checkpoint"
+	"github.com/openreplay-migrator/openreplay-migrator/internal/atomicfile"
 )
 
 // SourceCredentialsFile is where `migrator cutover` keeps, in the state folder, the
@@ -45,8 +45,8 @@ func SaveSource(stateDir string, s *SavedSource) error {
 	if err != nil {
 		return err
 	}
-	// WriteFileAtomic's temporary file is created 0600, and the rename keeps that.
-	if err := checkpoint.WriteFileAtomic(savedPath(stateDir), append(data, '\n')); err != nil {
+	// atomicfile.Write's temporary file is created 0600, and the rename keeps that.
+	if err := atomicfile.Write(savedPath(stateDir), append(data, '\n')); err != nil {
 		return fmt.Errorf("keep the source's settings: %w", err)
 	}
 	return nil

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/openreplay-migrator/openreplay-migrator/pkg/checkpoint"
+	"github.com/openreplay-migrator/openreplay-migrator/internal/atomicfile"
 )
 
 // Step is the last step a cutover completed.
@@ -102,7 +102,7 @@ func saveState(dir string, s *State) error {
 	if err != nil {
 		return err
 	}
-	if err := checkpoint.WriteFileAtomic(statePath(dir), append(data, '\n')); err != nil {
+	if err := atomicfile.Write(statePath(dir), append(data, '\n')); err != nil {
 		return fmt.Errorf("save the cutover's progress: %w", err)
 	}
 	return nil

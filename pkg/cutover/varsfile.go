@@ -10,7 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/openreplay-migrator/openreplay-migrator/pkg/checkpoint"
+	"github.com/openreplay-migrator/openreplay-migrator/internal/atomicfile"
 )
 
 func digest(b []byte) string {
@@ -33,7 +33,7 @@ func readVars(path string) ([]byte, os.FileMode, error) {
 // writeAtomic replaces path with data (a crash leaves the old or the new content) and
 // gives it mode: the temporary file it renames starts out private.
 func writeAtomic(path string, data []byte, mode os.FileMode) error {
-	if err := checkpoint.WriteFileAtomic(path, data); err != nil {
+	if err := atomicfile.Write(path, data); err != nil {
 		return err
 	}
 	return os.Chmod(path, mode)
