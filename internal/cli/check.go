@@ -61,8 +61,7 @@ func explainIf(err error, side string, e config.Endpoint, bucket string) error {
 
 // explainState is explain for the bucket that keeps the checkpoints.
 func explainState(c *config.Config, bucket string, err error) error {
-	var se *store.Error
-	if errors.As(err, &se) && se.Code == "NoSuchBucket" {
+	if store.ClassOf(err) == store.ClassNoBucket {
 		return fmt.Errorf("stateS3 %s: bucket %q does not exist at %s: run `migrator preflight` to create it (it holds only the migrator's checkpoints), or fix stateS3 in the config",
 			c.StateS3, bucket, c.Destination.Endpoint)
 	}
@@ -75,24 +74,30 @@ func explain(side string, e config.Endpoint, bucket string, err error) error {
 	if !errors.As(err, &se) {
 		return fmt.Errorf("%s bucket %q: %w", side, bucket, err)
 	}
-	switch se.Code {
-	case "InvalidAccessKeyId":
-		return fmt.Errorf("%s: the service at %s does not know this access key (InvalidAccessKeyId): check %s", side, e.Endpoint, e.Describe(side, "accessKey"))
-	case "SignatureDoesNotMatch":
-		return fmt.Errorf("%s: the secret key does not match the access key (SignatureDoesNotMatch): check %s", side, e.Describe(side, "secretKey"))
-	case "NoSuchBucket":
+	switch store.FaultOf(err) {
+	case store.FaultAccessKey:
+		return fmt.Errorf("%s: the service at %s does not know this access key (%s): check %s", side, e.Endpoint, se.Code, e.Describe(side, "accessKey"))
+	case store.FaultSecretKey:
+		return fmt.Errorf("%s: the secret key does not match the access key (%s): check %s", side, se.Code, e.Describe(side, "secretKey"))
+	case store.FaultSessionToken:
+		return fmt.Errorf("%s: the session token is expired or invalid (%s): renew the temporary keys (%s.accessKey, %s.secretKey, %s.sessionToken)",
+			side, se.Code, side, side, side)
+	case store.FaultRegion:
+		return fmt.Errorf("%s bucket %q: wrong region (%s): check %s.region", side, bucket, se.Code, side)
+	}
+	switch store.ClassOf(err) {
+	case store.ClassNoBucket:
 		if side == "destination" {
 			return fmt.Errorf("destination bucket %q does not exist at %s: run `migrator preflight` to create it (or fix buckets: in the config)", bucket, e.Endpoint)
 		}
 		return fmt.Errorf("source bucket %q does not exist at %s: check buckets: in the config (or global.s3 in vars.yaml)", bucket, e.Endpoint)
-	case "AccessDenied":
-		return fmt.Errorf("%s bucket %q: access denied (AccessDenied): the %s key needs s3:ListBucket and s3:GetObject%s on it",
-			side, bucket, side, map[bool]string{true: ", s3:PutObject and s3:PutObjectTagging", false: ""}[side == "destination"])
-	case "AuthorizationHeaderMalformed", "InvalidRegion":
-		return fmt.Errorf("%s bucket %q: wrong region (%s): check %s.region", side, bucket, se.Code, side)
-	case "ExpiredToken", "InvalidToken", "TokenRefreshRequired":
-		return fmt.Errorf("%s: the session token is expired or invalid (%s): renew the temporary keys (%s.accessKey, %s.secretKey, %s.sessionToken)",
-			side, se.Code, side, side, side)
+	case store.ClassDenied:
+		code := se.Code
+		if code == "" {
+			code = "AccessDenied" // a HEAD's refusal has no body, so no code
+		}
+		return fmt.Errorf("%s bucket %q: access denied (%s): the %s key needs s3:ListBucket and s3:GetObject%s on it",
+			side, bucket, code, side, map[bool]string{true: ", s3:PutObject and s3:PutObjectTagging", false: ""}[side == "destination"])
 	}
 	// A certificate this machine does not trust: say which setting makes it trusted.
 	var unknownCA x509.UnknownAuthorityError

@@ -64,6 +64,35 @@ var codes = map[string]Class{
 	"NotImplemented": ClassUnsupported, "XNotImplemented": ClassUnsupported,
 }
 
+// Fault narrows a rejected key or a wrong region down to the one setting the operator
+// must fix, for messages that name it. It refines Class; it does not replace it.
+type Fault int
+
+const (
+	FaultNone         Fault = iota
+	FaultAccessKey          // the service does not know the access key
+	FaultSecretKey          // the signature does not match: the secret key is wrong
+	FaultSessionToken       // temporary keys expired or their token is invalid
+	FaultRegion             // the request was signed for another region
+)
+
+// faults is the part of the code table above that says which setting is wrong.
+var faults = map[string]Fault{
+	"InvalidAccessKeyId": FaultAccessKey, "InvalidClientTokenId": FaultAccessKey,
+	"SignatureDoesNotMatch": FaultSecretKey,
+	"ExpiredToken":          FaultSessionToken, "InvalidToken": FaultSessionToken, "TokenRefreshRequired": FaultSessionToken,
+	"AuthorizationHeaderMalformed": FaultRegion, "InvalidRegion": FaultRegion,
+}
+
+// FaultOf says which setting a Store error blames, FaultNone when it blames none.
+func FaultOf(err error) Fault {
+	var se *Error
+	if errors.As(err, &se) {
+		return faults[se.Code]
+	}
+	return FaultNone
+}
+
 // ClassOf sorts an error from a Store. The service's own code is looked at first: a
 // SlowDown comes as a 503, and must count as throttling, not as a server fault.
 func ClassOf(err error) Class {

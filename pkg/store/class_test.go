@@ -80,3 +80,32 @@ func TestClassOf(t *testing.T) {
 		}
 	}
 }
+
+// The codes whose messages name one setting to fix (the access key, the secret key,
+// the session token, the region), and errors that name none.
+func TestFaultOf(t *testing.T) {
+	code := func(c string, status int) error {
+		return fmt.Errorf("list b: %w", &store.Error{Op: "list", Bucket: "b", Status: status, Code: c, Err: errors.New(c)})
+	}
+	for _, c := range []struct {
+		err  error
+		want store.Fault
+	}{
+		{code("InvalidAccessKeyId", 403), store.FaultAccessKey},
+		{code("InvalidClientTokenId", 403), store.FaultAccessKey},
+		{code("SignatureDoesNotMatch", 403), store.FaultSecretKey},
+		{code("ExpiredToken", 400), store.FaultSessionToken},
+		{code("InvalidToken", 400), store.FaultSessionToken},
+		{code("TokenRefreshRequired", 400), store.FaultSessionToken},
+		{code("AuthorizationHeaderMalformed", 400), store.FaultRegion},
+		{code("InvalidRegion", 400), store.FaultRegion},
+		{code("AccessDenied", 403), store.FaultNone},
+		{code("NoSuchBucket", 404), store.FaultNone},
+		{errors.New("something else"), store.FaultNone},
+		{nil, store.FaultNone},
+	} {
+		if got := store.FaultOf(c.err); got != c.want {
+			t.Errorf("FaultOf(%v) = %d, want %d", c.err, got, c.want)
+		}
+	}
+}
