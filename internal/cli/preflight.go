@@ -90,15 +90,7 @@ func (c *preflightCmd) Run(ctx context.Context, env *Env) int {
 
 // adminClient is a plain client for one side.
 func adminClient(side string, e config.Endpoint) (*s3.Client, error) {
-	cl, err := s3.New(s3.Options{
-		Endpoint:     e.Endpoint,
-		Region:       e.Region,
-		AccessKey:    e.AccessKey.Value(),
-		SecretKey:    e.SecretKey.Value(),
-		SessionToken: e.SessionToken.Value(),
-		CAFile:       e.CAFile,
-		SSE:          sseOf(e), // preflight's probe writes must pass a policy demanding it
-	})
+	cl, err := s3.New(s3Options(e))
 	if err != nil {
 		return nil, errors.New(side + "." + err.Error())
 	}

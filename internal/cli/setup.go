@@ -154,7 +154,19 @@ func (c *common) build(env *Env) (*parts, error) {
 // and the concurrency's eyes, then retries (p), so that every attempt is counted and
 // paid for. The bare client is returned too, for the calls a Store lacks.
 func (c *common) store(side string, e config.Endpoint, workers int, m *metrics.Metrics, l limits, p retry.Policy) (store.Store, *s3.Client, error) {
-	s, cl, err := stack.Open(side, s3.Options{
+	o := s3Options(e)
+	o.MaxConns = workers
+	s, cl, err := stack.Open(side, o, stack.Layers{Metrics: m, Throttle: l.throttle, Observer: l.observer(), Retry: p})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s.%w", side, err)
+	}
+	return s, cl, nil
+}
+
+// s3Options is one side's client as the config describes it. Every command builds its
+// clients from it, so none drops a setting (preflight once went without stallTimeout).
+func s3Options(e config.Endpoint) s3.Options {
+	return s3.Options{
 		Endpoint:  e.Endpoint,
 		Region:    e.Region,
 		AccessKey: e.AccessKey.Value(),
@@ -163,13 +175,9 @@ func (c *common) store(side string, e config.Endpoint, workers int, m *metrics.M
 		// Temporary (STS) keys carry a session token.
 		SessionToken: e.SessionToken.Value(),
 		StallTimeout: e.StallTimeout,
-		MaxConns:     workers,
-		SSE:          sseOf(e),
-	}, stack.Layers{Metrics: m, Throttle: l.throttle, Observer: l.observer(), Retry: p})
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s.%w", side, err)
+		// Writes must pass a bucket policy demanding it, preflight's probes too.
+		SSE: sseOf(e),
 	}
-	return s, cl, nil
 }
 
 // stateObjects is the destination as checkpoint.S3 uses it: the copy's store, with its
