@@ -44,45 +44,17 @@ func TestDashboardAndAlertsAgainstRealPrometheus(t *testing.T) {
 		t.Fatalf("promtool check rules: %v\n%s", err, out)
 	}
 
-	src, dst := testenv.StartMinIO(t), testenv.StartMinIO(t)
-	src.MakeBuckets(seed.Recordings, seed.Assets, seed.Sourcemaps)
-	if _, err := seed.Write(context.Background(), src.Client(), seed.Plan(seed.Spec{Sessions: 40, Assets: 40, Sourcemaps: 5, LargeEvery: 20, LargeMax: 11 << 20, Seed: 31}), 8); err != nil {
-		t.Fatal(err)
-	}
-	dst.MakeBuckets("openreplay-recordings", "openreplay-assets", "openreplay-sourcemaps")
+	s := testenv.NewSite(t, testenv.SiteOptions{Spec: seed.Spec{Sessions: 40, Assets: 40, Sourcemaps: 5, LargeEvery: 20, LargeMax: 11 << 20, Seed: 31}, Workers: 4})
+	dst := s.Dst
 	// Something else wrote to the destination too: an object only it has.
 	if _, err := dst.Client().PutObject(context.Background(), "openreplay-assets", seed.OddKeys[0], strings.NewReader("theirs"), 6, minio.PutObjectOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
+	dir := s.Dir
 	maddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	serve := func(schedule string) *exec.Cmd {
-		cfg := filepath.Join(dir, "migrator.yaml")
-		os.WriteFile(cfg, []byte(fmt.Sprintf(`source:      {endpoint: %s}
-destination: {endpoint: %s}
-buckets:     {mobs: openreplay-recordings, sessions-assets: openreplay-assets, sourcemaps: openreplay-sourcemaps}
-workers: 4
-stateDir: %s
-allowInsecure: true
-schedule: %q
-`, src.Endpoint, dst.Endpoint, filepath.Join(dir, "state"), schedule)), 0o600)
-		mig := exec.Command(testenv.Migrator(t), "serve", "--config", cfg, "--metrics-addr", maddr, "--log-format", "json")
-		mig.Env = append(os.Environ(),
-			"MIGRATOR_SOURCE_ACCESS_KEY="+src.AccessKey, "MIGRATOR_SOURCE_SECRET_KEY="+src.SecretKey,
-			"MIGRATOR_DESTINATION_ACCESS_KEY="+dst.AccessKey, "MIGRATOR_DESTINATION_SECRET_KEY="+dst.SecretKey)
-		migLog, _ := os.OpenFile(filepath.Join(dir, "migrator.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-		mig.Stdout, mig.Stderr = migLog, migLog
-		mig.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		if err := mig.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if mig.ProcessState == nil {
-				mig.Process.Signal(syscall.SIGTERM)
-				mig.Wait()
-			}
-		})
-		return mig
+	serve := func(schedule string) *testenv.Process {
+		cfg := s.WriteConfig(s.ConfigText(dst.Endpoint, fmt.Sprintf("schedule: %q\n", schedule)))
+		return s.Start("serve", "--config", cfg, "--metrics-addr", maddr, "--log-format", "json")
 	}
 	paddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	pcfg := filepath.Join(dir, "prometheus.yml")
@@ -116,12 +88,6 @@ scrape_configs:
 
 	// The first sync is an hour away: the healthy run below is the bulk copy alone.
 	mig := serve("@every 1h")
-	t.Cleanup(func() {
-		if t.Failed() {
-			log, _ := os.ReadFile(filepath.Join(dir, "migrator.log"))
-			t.Logf("migrator log (tail):\n%s", tail(string(log), 3000))
-		}
-	})
 
 	// Healthy: the bulk copy's success seen in two scrapes, so every series made before
 	// it (all that increase() and rate() read) has two samples, and two scrapes within
@@ -177,8 +143,7 @@ scrape_configs:
 
 	// A restart with syncs every second, then the destination goes away for a while,
 	// as in a network outage: syncs retry and fail.
-	mig.Process.Signal(syscall.SIGTERM)
-	mig.Wait()
+	mig.Stop()
 	serve("@every 1s")
 	testenv.Eventually(t, 90*time.Second, "a sync of the restarted process seen by Prometheus", func() bool {
 		r, _ := api.query(`openreplay_migrator_runs_total{kind="sync",result="ok"} > 0`, time.Now())
@@ -286,11 +251,4 @@ func alertExprs(t *testing.T, path string) map[string]string {
 		t.Fatal("no alert found in the rule file")
 	}
 	return out
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
 }

@@ -48,7 +48,7 @@ func newAssetsSite(t *testing.T, codes string) *assetsSite {
 	t.Helper()
 	testenv.NginxBinary(t)
 	s := &assetsSite{cutoverSite: newCutoverSite(t, codes)}
-	s.original = strings.Replace(s.original, `endpoint: "`+s.src.Endpoint+`"`, `endpoint: "`+inClusterMinIO+`"`, 1)
+	s.original = strings.Replace(s.original, `endpoint: "`+s.Src.Endpoint+`"`, `endpoint: "`+inClusterMinIO+`"`, 1)
 	if err := os.WriteFile(s.vars, []byte(s.original), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func newAssetsSite(t *testing.T, codes string) *assetsSite {
 	for _, side := range []struct {
 		m      *testenv.MinIO
 		bucket string
-	}{{s.src, seed.Assets}, {s.dst, "openreplay-assets"}} {
+	}{{s.Src, seed.Assets}, {s.Dst, "openreplay-assets"}} {
 		policy := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":["s3:GetObject"],"Resource":["arn:aws:s3:::%s/*"]}]}`, side.bucket)
 		if err := side.m.Client().SetBucketPolicy(context.Background(), side.bucket, policy); err != nil {
 			t.Fatal(err)
@@ -78,12 +78,12 @@ func newAssetsSite(t *testing.T, codes string) *assetsSite {
 		oldColor, ng.URL, assetURL(oldFontKey))
 	for key, body := range map[string][]byte{oldCSSKey: []byte(css), oldFontKey: font} {
 		ctype := map[bool]string{true: "text/css", false: "font/ttf"}[key == oldCSSKey]
-		if _, err := s.src.Client().PutObject(context.Background(), seed.Assets, key, strings.NewReader(string(body)), int64(len(body)),
+		if _, err := s.Src.Client().PutObject(context.Background(), seed.Assets, key, strings.NewReader(string(body)), int64(len(body)),
 			minio.PutObjectOptions{ContentType: ctype, CacheControl: "max-age=2628000, immutable, private"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	web := filepath.Join(s.dir, "web")
+	web := filepath.Join(s.Dir, "web")
 	os.MkdirAll(web, 0o755)
 	page := fmt.Sprintf(`<!doctype html><html><head><link rel="stylesheet" href="%s"></head>
 <body><p id="brand">An old recording</p></body></html>`, assetURL(oldCSSKey))
@@ -94,7 +94,7 @@ func newAssetsSite(t *testing.T, codes string) *assetsSite {
 	// OpenReplay's frontend answers every other path with its index.html, status 200.
 	s.frontend = fmt.Sprintf("location = /replay.html { root %s; }\nlocation / { default_type text/html; return 200 \"<title>OpenReplay</title>\"; }\n", web)
 	// OpenReplay's `minio` Ingress: the path proxied to the store, the request URI as is.
-	ng.SetServer(fmt.Sprintf("location /sessions-assets/ { proxy_pass http://%s; }\n", s.src.Addr()) + s.frontend)
+	ng.SetServer(fmt.Sprintf("location /sessions-assets/ { proxy_pass http://%s; }\n", s.Src.Addr()) + s.frontend)
 	s.reload()
 	return s
 }
@@ -136,16 +136,16 @@ func (s *assetsSite) setAfter(server string) {
 	}
 	for name, body := range map[string]string{
 		"after.conf": server, "before.conf": string(before),
-		"reinstall.sh": fmt.Sprintf(assetsReinstallScript, s.dir, s.ng.Conf, s.ng.PID(), s.vars),
+		"reinstall.sh": fmt.Sprintf(assetsReinstallScript, s.Dir, s.ng.Conf, s.ng.PID(), s.vars),
 	} {
-		if err := os.WriteFile(filepath.Join(s.dir, name), []byte(body), 0o755); err != nil {
+		if err := os.WriteFile(filepath.Join(s.Dir, name), []byte(body), 0o755); err != nil {
 			s.t.Fatal(err)
 		}
 	}
 }
 
 func (s *assetsSite) cutover(extra ...string) (int, string) {
-	return s.cutoverSite.cutover(append([]string{"--source-endpoint", s.src.Endpoint, "--domain-url", s.ng.URL}, extra...)...)
+	return s.cutoverSite.cutover(append([]string{"--source-endpoint", s.Src.Endpoint, "--domain-url", s.ng.URL}, extra...)...)
 }
 
 // An old recording keeps its styles and fonts across the cutover: before it through
@@ -159,8 +159,8 @@ func TestCutoverKeepsOldAssetURLs(t *testing.T) {
 	b.wantOldStyles(s.page, "through OpenReplay's route to MinIO, before the cutover")
 
 	// The operator prints the route before the cutover, from the same config.
-	code, block := s.run("assets-route", "--format", "nginx", "--config", s.config, "--openreplay-vars", s.vars)
-	if code != 0 || !strings.HasPrefix(block, "location /sessions-assets/ {") || !strings.Contains(block, s.dst.Endpoint+"/openreplay-assets$1$2") {
+	code, block := s.Run("assets-route", "--format", "nginx", "--config", s.Config, "--openreplay-vars", s.vars)
+	if code != 0 || !strings.HasPrefix(block, "location /sessions-assets/ {") || !strings.Contains(block, s.Dst.Endpoint+"/openreplay-assets$1$2") {
 		t.Fatalf("assets-route exited %d:\n%s", code, block)
 	}
 	s.setAfter(block + s.frontend)
@@ -182,13 +182,13 @@ func TestCutoverKeepsOldAssetURLs(t *testing.T) {
 	}
 	// The report: old URLs through the domain, ending in the new bucket.
 	if !strings.Contains(out, "old asset URLs under "+s.ng.URL+"/sessions-assets/ answer with the assets") ||
-		!strings.Contains(out, s.ng.URL+"/sessions-assets/") || !strings.Contains(out, "-> 200 "+s.dst.Endpoint+"/openreplay-assets/") {
+		!strings.Contains(out, s.ng.URL+"/sessions-assets/") || !strings.Contains(out, "-> 200 "+s.Dst.Endpoint+"/openreplay-assets/") {
 		t.Fatal("the cutover did not report the old asset URLs ending in the new bucket")
 	}
-	s.assertIdentical()
+	s.AssertIdentical()
 
 	// Only the destination can answer now.
-	s.src.Stop()
+	s.Src.Stop()
 	b.wantOldStyles(s.page, "through the printed block, after the cutover, the old MinIO stopped")
 }
 

@@ -94,39 +94,39 @@ func report(t *testing.T, r faultRow) {
 func (s *site) objects() int {
 	n := 0
 	for src := range destBuckets {
-		n += len(s.src.Snapshot(src))
+		n += len(s.Src.Snapshot(src))
 	}
 	return n
 }
 
 // withEndpoints is the site's configuration pointed at other addresses (proxies).
 func (s *site) withEndpoints(src, dst string) string {
-	c := readFile(s.t, s.config)
-	c = strings.Replace(c, s.src.Endpoint, src, 1)
-	c = strings.Replace(c, s.dst.Endpoint, dst, 1)
-	return s.writeConfig(c)
+	c := readFile(s.t, s.Config)
+	c = strings.Replace(c, s.Src.Endpoint, src, 1)
+	c = strings.Replace(c, s.Dst.Endpoint, dst, 1)
+	return s.WriteConfig(c)
 }
 
 // editConfig is the site's configuration with one line replaced.
 func (s *site) editConfig(old, new string) string {
-	c := readFile(s.t, s.config)
+	c := readFile(s.t, s.Config)
 	if !strings.Contains(c, old) {
 		s.t.Fatalf("config has no %q", old)
 	}
-	return s.writeConfig(strings.Replace(c, old, new, 1))
+	return s.WriteConfig(strings.Replace(c, old, new, 1))
 }
 
 // proxied puts a toxiproxy in front of each server and returns a config that goes
 // through them.
 func (s *site) proxied() (src, dst *testenv.Toxi, config string) {
-	src, dst = testenv.StartToxi(s.t, s.src), testenv.StartToxi(s.t, s.dst)
+	src, dst = testenv.StartToxi(s.t, s.Src), testenv.StartToxi(s.t, s.Dst)
 	return src, dst, s.withEndpoints(src.Endpoint, dst.Endpoint)
 }
 
 // stateFiles is the content of every file in the state folder.
 func (s *site) stateFiles() map[string]string {
 	out := map[string]string{}
-	filepath.WalkDir(filepath.Join(s.dir, "state"), func(p string, d os.DirEntry, err error) error {
+	filepath.WalkDir(filepath.Join(s.Dir, "state"), func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			b, _ := os.ReadFile(p)
 			out[p] = string(b)
@@ -174,7 +174,7 @@ func (s *site) start(args ...string) *migratorRun {
 		args = append(args, "--progress", "off")
 	}
 	r.cmd = exec.Command(binary, args...)
-	r.cmd.Env = s.env
+	r.cmd.Env = s.Env
 	// A test that dies does not leave its migrator running.
 	r.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	w := lockedWriter{r.outMu, r.out}
@@ -289,7 +289,7 @@ func (s *site) runFull(args ...string) (int, string, int) {
 // left in any destination bucket.
 func (s *site) verifyClean() {
 	s.t.Helper()
-	s.assertIdentical()
+	s.AssertIdentical()
 }
 
 func waitFor(ctx context.Context, d time.Duration) {
@@ -302,7 +302,7 @@ func waitFor(ctx context.Context, d time.Duration) {
 // shortStallTimeout is the site's configuration with a 2 s stall timeout on both sides,
 // so a silent peer costs seconds in a test, not minutes.
 func (s *site) shortStallTimeout() string {
-	c := readFile(s.t, s.config)
+	c := readFile(s.t, s.Config)
 	c = strings.ReplaceAll(c, "region: us-east-1}", "region: us-east-1, stallTimeout: 2s}")
-	return s.writeConfig(c)
+	return s.WriteConfig(c)
 }

@@ -18,7 +18,7 @@ import (
 // and key (none for a pair whose checkpoint is not written yet).
 func (s *site) journal() map[string]map[string]string {
 	out := map[string]map[string]string{}
-	dir := checkpoint.Dir(filepath.Join(s.dir, "state"))
+	dir := checkpoint.Dir(filepath.Join(s.Dir, "state"))
 	for src, dst := range destBuckets {
 		if st, err := dir.Load(context.Background(), migcopy.CheckpointName(migcopy.Pair{Source: src, Dest: dst}, migcopy.Shard{})); err == nil {
 			out[dst] = st.Uploads
@@ -33,7 +33,7 @@ func (s *site) journal() map[string]map[string]string {
 func (s *site) openUploads() map[string]map[string]string {
 	out := map[string]map[string]string{}
 	for _, b := range destBuckets {
-		for u := range s.dst.Client().ListIncompleteUploads(context.Background(), b, "", true) {
+		for u := range s.Dst.Client().ListIncompleteUploads(context.Background(), b, "", true) {
 			if u.Err != nil {
 				s.t.Fatalf("list uploads in %s: %v", b, u.Err)
 			}
@@ -115,8 +115,8 @@ func TestChaosAbortDenied(t *testing.T) {
 	for _, b := range destBuckets {
 		buckets = append(buckets, b)
 	}
-	k := s.dst.TempKeys(testenv.Policy(testenv.GuideWriter, buckets...))
-	s.env = append(s.env, "MIGRATOR_DESTINATION_ACCESS_KEY="+k.AccessKey, "MIGRATOR_DESTINATION_SECRET_KEY="+k.SecretKey,
+	k := s.Dst.TempKeys(testenv.Policy(testenv.GuideWriter, buckets...))
+	s.Env = append(s.Env, "MIGRATOR_DESTINATION_ACCESS_KEY="+k.AccessKey, "MIGRATOR_DESTINATION_SECRET_KEY="+k.SecretKey,
 		"MIGRATOR_DESTINATION_SESSION_TOKEN="+k.SessionToken)
 	src, dst, config := s.proxied()
 	src.Bandwidth("wan", "downstream", 2<<10)
@@ -140,7 +140,7 @@ func TestChaosAbortDenied(t *testing.T) {
 	// The restart goes to the servers directly: removing a bandwidth toxic while the
 	// killed run's connections still sit in it can hang in toxiproxy v2.5.0
 	// (ToxicCollection.chainRemoveToxic waits on links that never finish).
-	code, out, retries := s.runFull("copy", "--config", s.withEndpoints(s.src.Endpoint, s.dst.Endpoint))
+	code, out, retries := s.runFull("copy", "--config", s.withEndpoints(s.Src.Endpoint, s.Dst.Endpoint))
 	if code != 0 {
 		t.Fatalf("copy after the kill exited %d:\n%s", code, tail(out, 30))
 	}
@@ -163,12 +163,12 @@ func TestChaosAbortDenied(t *testing.T) {
 		t.Fatal("the kill left no upload open: nothing was tested")
 	}
 	for src, dst := range destBuckets {
-		testenv.AssertSame(t, s.src, src, s.dst, dst, true)
+		testenv.AssertSame(t, s.Src, src, s.Dst, dst, true)
 	}
 	// Clean up with the root key as the lifecycle rule would, then the usual check.
 	for bucket, ups := range s.openUploads() {
 		for key := range ups {
-			if err := s.dst.Client().RemoveIncompleteUpload(context.Background(), bucket, key); err != nil {
+			if err := s.Dst.Client().RemoveIncompleteUpload(context.Background(), bucket, key); err != nil {
 				t.Fatal(err)
 			}
 		}

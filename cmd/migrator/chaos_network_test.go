@@ -88,7 +88,7 @@ func TestChaosNetwork(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, chaosSpec(31), 4)
 	// A short stall timeout, so a silent peer costs seconds here, not minutes.
-	s.config = s.shortStallTimeout()
+	s.Config = s.shortStallTimeout()
 	objects := s.objects()
 	for _, f := range networkFaults() {
 		t.Run(f.name, func(t *testing.T) {
@@ -103,7 +103,7 @@ func TestChaosNetwork(t *testing.T) {
 			if code != 0 {
 				t.Errorf("copy under %q exited %d:\n%s", f.name, code, tail(out, 40))
 				// The faults are gone now: a second run must finish the copy.
-				if code, out := s.run("copy", "--config", s.config); code != 0 {
+				if code, out := s.Run("copy", "--config", s.Config); code != 0 {
 					t.Fatalf("copy without faults exited %d:\n%s", code, tail(out, 40))
 				}
 				result += ", completed by a rerun"
@@ -121,7 +121,7 @@ func TestChaosNetwork(t *testing.T) {
 func (s *site) resetDestination() {
 	s.t.Helper()
 	ctx := context.Background()
-	c := s.dst.Client()
+	c := s.Dst.Client()
 	for _, b := range destBuckets {
 		objs := make(chan minio.ObjectInfo)
 		go func() {
@@ -134,7 +134,7 @@ func (s *site) resetDestination() {
 			s.t.Fatalf("empty %s: %v", b, e.Err)
 		}
 	}
-	if err := os.RemoveAll(filepath.Join(s.dir, "state")); err != nil {
+	if err := os.RemoveAll(filepath.Join(s.Dir, "state")); err != nil {
 		s.t.Fatal(err)
 	}
 }

@@ -27,12 +27,12 @@ func TestChaosServerRestart(t *testing.T) {
 				t.Skip("-short: the destination's restart stands for both")
 			}
 			s := newSite(t, chaosSpec(51), 4)
-			m := s.dst
+			m := s.Dst
 			if side == "source" {
-				m = s.src
+				m = s.Src
 			}
 			down := pick(2*time.Second, 5*time.Second)
-			run := s.start("copy", "--config", s.config)
+			run := s.start("copy", "--config", s.Config)
 			if !run.waitCopied(10) {
 				t.Fatalf("the copy ended before 10 objects were copied:\n%s", run.output())
 			}
@@ -49,7 +49,7 @@ func TestChaosServerRestart(t *testing.T) {
 				if !strings.Contains(run.output(), "failed") {
 					t.Fatalf("copy exited %d without naming what failed:\n%s", code, tail(run.output(), 30))
 				}
-				if code2, out := s.run("copy", "--config", s.config); code2 != 0 {
+				if code2, out := s.Run("copy", "--config", s.Config); code2 != 0 {
 					t.Fatalf("the copy after the %s restart exited %d:\n%s", side, code2, tail(out, 30))
 				}
 				result += " (objects whose every try fell in the outage listed as failed); the next run copied them"
@@ -71,11 +71,11 @@ func TestChaosReadOnlyDestination(t *testing.T) {
 	for _, b := range destBuckets {
 		buckets = append(buckets, b)
 	}
-	k := s.dst.TempKeys(testenv.Policy(testenv.ReadOnly, buckets...))
-	rootEnv := s.env
-	s.env = append(s.env[:len(s.env):len(s.env)], "MIGRATOR_DESTINATION_ACCESS_KEY="+k.AccessKey,
+	k := s.Dst.TempKeys(testenv.Policy(testenv.ReadOnly, buckets...))
+	rootEnv := s.Env
+	s.Env = append(s.Env[:len(s.Env):len(s.Env)], "MIGRATOR_DESTINATION_ACCESS_KEY="+k.AccessKey,
 		"MIGRATOR_DESTINATION_SECRET_KEY="+k.SecretKey, "MIGRATOR_DESTINATION_SESSION_TOKEN="+k.SessionToken)
-	code, out, retries := s.runFull("copy", "--config", s.config)
+	code, out, retries := s.runFull("copy", "--config", s.Config)
 	if code == 0 {
 		t.Fatalf("copy with a read-only destination key exited 0:\n%s", out)
 	}
@@ -88,14 +88,14 @@ func TestChaosReadOnlyDestination(t *testing.T) {
 		t.Errorf("%d objects were tried and failed; the copy should stop at the first refused write (4 workers):\n%s", failed, tail(out, 30))
 	}
 	for _, b := range destBuckets {
-		if n := len(s.dst.Snapshot(b)); n != 0 {
+		if n := len(s.Dst.Snapshot(b)); n != 0 {
 			t.Errorf("%d objects in %s after a read-only copy", n, b)
 		}
-		testenv.AssertNoUploads(t, s.dst, b)
+		testenv.AssertNoUploads(t, s.Dst, b)
 	}
 	message := firstLine(out, want)
-	s.env = rootEnv
-	if code, out := s.run("copy", "--config", s.config); code != 0 {
+	s.Env = rootEnv
+	if code, out := s.Run("copy", "--config", s.Config); code != 0 {
 		t.Fatalf("copy with a writable key exited %d:\n%s", code, tail(out, 30))
 	}
 	s.verifyClean()
@@ -111,8 +111,8 @@ func TestChaosFullDestination(t *testing.T) {
 	disk := testenv.SmallDisk(t, "32m")
 	s := newSite(t, chaosSpec(55), 4)
 	s.replaceDestination(testenv.StartMinIOWith(t, testenv.MinIOOptions{DataDir: disk}))
-	s.dst.MakeBuckets("room-probe") // for the check that there is room again; a full disk takes no new bucket
-	code, out, retries := s.runFull("copy", "--config", s.config)
+	s.Dst.MakeBuckets("room-probe") // for the check that there is room again; a full disk takes no new bucket
+	code, out, retries := s.runFull("copy", "--config", s.Config)
 	if code == 0 {
 		t.Fatalf("copy of %d objects into 32 MiB exited 0:\n%s", s.objects(), tail(out, 20))
 	}
@@ -124,18 +124,18 @@ func TestChaosFullDestination(t *testing.T) {
 	copied := 0
 	for src, dst := range destBuckets {
 		copied += s.assertPartial(src, dst)
-		testenv.AssertNoUploads(t, s.dst, dst)
+		testenv.AssertNoUploads(t, s.Dst, dst)
 	}
 	if out, err := exec.Command("mount", "-o", "remount,size=512m", disk).CombinedOutput(); err != nil {
 		t.Fatalf("grow the tmpfs: %v: %s", err, out)
 	}
 	// MinIO looks at the drive's free space now and then: wait until it takes a write.
 	testenv.Eventually(t, 30*time.Second, "MinIO to see the grown disk", func() bool {
-		c := s.dst.Client()
+		c := s.Dst.Client()
 		_, err := c.PutObject(context.Background(), "room-probe", "p", bytes.NewReader(make([]byte, 8<<20)), 8<<20, minio.PutObjectOptions{})
 		return err == nil && c.RemoveObject(context.Background(), "room-probe", "p", minio.RemoveObjectOptions{}) == nil
 	})
-	if code, out := s.run("copy", "--config", s.config); code != 0 {
+	if code, out := s.Run("copy", "--config", s.Config); code != 0 {
 		t.Fatalf("copy once there is room exited %d:\n%s", code, tail(out, 30))
 	}
 	s.verifyClean()
@@ -150,13 +150,13 @@ func TestChaosFullDestination(t *testing.T) {
 func TestChaosKeyRotatedMidRun(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, multipartSpec(57), 4)
-	run := s.start("copy", "--config", s.config)
+	run := s.start("copy", "--config", s.Config)
 	if !run.waitCopied(5) {
 		t.Fatalf("the copy ended before 5 objects were copied:\n%s", run.output())
 	}
-	s.dst.Stop()
-	s.dst.SetRootSecret("rotated-" + fmt.Sprint(time.Now().UnixNano()))
-	s.dst.Start()
+	s.Dst.Stop()
+	s.Dst.SetRootSecret("rotated-" + fmt.Sprint(time.Now().UnixNano()))
+	s.Dst.Start()
 	code := run.wait()
 	out := run.output()
 	want := "rejected the key"
@@ -168,8 +168,8 @@ func TestChaosKeyRotatedMidRun(t *testing.T) {
 	for _, ups := range s.openUploads() {
 		left += len(ups)
 	}
-	s.env = append(s.env, "MIGRATOR_DESTINATION_SECRET_KEY="+s.dst.SecretKey)
-	code2, out2 := s.run("copy", "--config", s.config)
+	s.Env = append(s.Env, "MIGRATOR_DESTINATION_SECRET_KEY="+s.Dst.SecretKey)
+	code2, out2 := s.Run("copy", "--config", s.Config)
 	if code2 != 0 {
 		t.Fatalf("copy with the new key exited %d:\n%s", code2, tail(out2, 30))
 	}
@@ -206,7 +206,7 @@ func TestChaosCorruptCheckpoint(t *testing.T) {
 			if !run.kill() {
 				t.Fatalf("the copy ended before the kill:\n%s", tail(run.output(), 20))
 			}
-			path := filepath.Join(s.dir, "state", "mobs--openreplay-recordings.json")
+			path := filepath.Join(s.Dir, "state", "mobs--openreplay-recordings.json")
 			data, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
@@ -226,7 +226,7 @@ func TestChaosCorruptCheckpoint(t *testing.T) {
 			// The restart goes to the servers directly: removing a bandwidth toxic while
 			// the killed run's connections still sit in it can hang in toxiproxy v2.5.0
 			// (ToxicCollection.chainRemoveToxic waits on links that never finish).
-			code, out, retries := s.runFull("copy", "--config", s.withEndpoints(s.src.Endpoint, s.dst.Endpoint))
+			code, out, retries := s.runFull("copy", "--config", s.withEndpoints(s.Src.Endpoint, s.Dst.Endpoint))
 			if code != 0 {
 				t.Fatalf("copy after a %s checkpoint exited %d:\n%s", kind, code, tail(out, 30))
 			}
@@ -240,7 +240,7 @@ func TestChaosCorruptCheckpoint(t *testing.T) {
 			s.verifyClean()
 			report(t, faultRow{order: 50 + i, Scenario: "checkpoint " + kind, Objects: s.objects(),
 				Faults:  "1 kill with an upload open, then the checkpoint " + map[string]string{"truncated": "cut to half its length", "garbage": "overwritten with garbage"}[kind] + " and garbage in the ETag map",
-				Retries: fmt.Sprint(retries), Result: "exit 0, warning: “" + strings.ReplaceAll(firstLine(out, want), filepath.Join(s.dir, "state"), "$stateDir") +
+				Retries: fmt.Sprint(retries), Result: "exit 0, warning: “" + strings.ReplaceAll(firstLine(out, want), filepath.Join(s.Dir, "state"), "$stateDir") +
 					"”; the upload it held found and aborted; identical, no upload left"})
 		})
 	}
@@ -253,17 +253,17 @@ func (s *site) replaceDestination(m *testenv.MinIO) {
 	for _, b := range destBuckets {
 		m.MakeBuckets(b)
 	}
-	s.config = s.withEndpoints(s.src.Endpoint, m.Endpoint)
-	s.env = append(s.env, "MIGRATOR_DESTINATION_ACCESS_KEY="+m.AccessKey, "MIGRATOR_DESTINATION_SECRET_KEY="+m.SecretKey)
-	s.dst.Stop()
-	s.dst = m
+	s.Config = s.withEndpoints(s.Src.Endpoint, m.Endpoint)
+	s.Env = append(s.Env, "MIGRATOR_DESTINATION_ACCESS_KEY="+m.AccessKey, "MIGRATOR_DESTINATION_SECRET_KEY="+m.SecretKey)
+	s.Dst.Stop()
+	s.Dst = m
 }
 
 // assertPartial checks that every object the destination holds equals its source
 // object, and returns how many there are.
 func (s *site) assertPartial(srcBucket, dstBucket string) int {
 	s.t.Helper()
-	a, b := s.src.Snapshot(srcBucket), s.dst.Snapshot(dstBucket)
+	a, b := s.Src.Snapshot(srcBucket), s.Dst.Snapshot(dstBucket)
 	for k, sb := range b {
 		if sa, ok := a[k]; !ok {
 			s.t.Errorf("%s/%s on the destination has no source object", dstBucket, k)

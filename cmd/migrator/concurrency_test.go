@@ -18,16 +18,16 @@ import (
 func TestConcurrencyFindsItselfAndYieldsToASlowSource(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, seed.Spec{Sessions: 1500, MobsMax: 4 << 10, Assets: 50, Sourcemaps: 2, Seed: 77}, 1)
-	link := testenv.StartToxi(t, s.src)
+	link := testenv.StartToxi(t, s.Src)
 	// A long round trip, so that the link and not a busy CPU sets the pace: twice as
 	// many in flight then means twice as many done, on any machine that runs the test.
 	link.Latency("wan", "downstream", 250, 0)
-	cfg := regexp.MustCompile(`(?m)^workers: 1\n`).ReplaceAllString(readFile(t, s.config), "maxWorkers: 128\nlimits: {sourceLatency: 600ms}\n")
+	cfg := regexp.MustCompile(`(?m)^workers: 1\n`).ReplaceAllString(readFile(t, s.Config), "maxWorkers: 128\nlimits: {sourceLatency: 600ms}\n")
 	cfg = regexp.MustCompile(`(?m)^source: .*$`).ReplaceAllString(cfg, fmt.Sprintf("source: {endpoint: %s, region: us-east-1}", link.Endpoint))
-	s.config = s.writeConfig(cfg)
+	s.Config = s.WriteConfig(cfg)
 
 	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	cmd, out := s.command("copy", "--config", s.config, "--metrics-addr", addr, "--progress", "off")
+	cmd, out := s.Command("copy", "--config", s.Config, "--metrics-addr", addr, "--progress", "off")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -73,8 +73,8 @@ func TestConcurrencyFindsItselfAndYieldsToASlowSource(t *testing.T) {
 		t.Fatalf("copy: %v\n%s", err, out)
 	}
 	link.Remove("wan")
-	s.assertIdentical()
-	t.Logf("peak %v, floor %v; state in %s", peak, low, filepath.Base(s.dir))
+	s.AssertIdentical()
+	t.Logf("peak %v, floor %v; state in %s", peak, low, filepath.Base(s.Dir))
 }
 
 // limits.bandwidth holds for the whole copy: the rate over the run stays at or under the
@@ -84,18 +84,18 @@ func TestBandwidthCapHoldsForACopy(t *testing.T) {
 	t.Parallel()
 	spec := seed.Spec{Sessions: 6, Assets: 20, Sourcemaps: 2, MobsMax: 1 << 20, Seed: 78}
 	s := newSite(t, spec, 8)
-	s.config = s.writeConfig(readFile(t, s.config) + "limits: {bandwidth: 2M}\n")
+	s.Config = s.WriteConfig(readFile(t, s.Config) + "limits: {bandwidth: 2M}\n")
 	var total int64
 	for _, o := range seed.Plan(spec) {
 		total += o.Size
 	}
 	start := time.Now()
-	if code, out := s.run("copy", "--config", s.config, "--progress", "off"); code != 0 {
+	if code, out := s.Run("copy", "--config", s.Config, "--progress", "off"); code != 0 {
 		t.Fatalf("copy exited %d:\n%s", code, out)
 	}
 	rate := float64(total) / time.Since(start).Seconds()
 	if rate > 2*(1<<20)*1.1 {
 		t.Errorf("copied %d bytes at %.2f MiB/s under a 2 MiB/s cap", total, rate/(1<<20))
 	}
-	s.assertIdentical()
+	s.AssertIdentical()
 }

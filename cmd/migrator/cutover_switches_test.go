@@ -18,17 +18,17 @@ func TestCutoverWithOpenReplaysSwitchesAndRetention(t *testing.T) {
 	t.Parallel()
 	s := newCutoverSite(t, "0")
 
-	code, out := s.run("preflight", "--config", s.config, "--openreplay-vars", s.vars, "--expire-after", "30")
+	code, out := s.Run("preflight", "--config", s.Config, "--openreplay-vars", s.vars, "--expire-after", "30")
 	if code != 2 || !strings.Contains(out, "--expire-after goes with --retention") {
 		t.Fatalf("--expire-after alone exited %d:\n%s", code, out)
 	}
-	code, out = s.run("preflight", "--config", s.config, "--openreplay-vars", s.vars, "--retention", "--expire-after", "30")
+	code, out = s.Run("preflight", "--config", s.Config, "--openreplay-vars", s.vars, "--retention", "--expire-after", "30")
 	t.Logf("preflight --retention exited %d:\n%s", code, out)
 	if code != 0 || !strings.Contains(out, "openreplay -c ") || !strings.Contains(out, "cannot subtract the source age") {
 		t.Fatalf("preflight --retention exited %d", code)
 	}
 	for _, d := range destBuckets {
-		cfg, err := s.dst.Client().GetBucketLifecycle(context.Background(), d)
+		cfg, err := s.Dst.Client().GetBucketLifecycle(context.Background(), d)
 		if err != nil {
 			t.Fatalf("lifecycle of %s: %v", d, err)
 		}
@@ -55,19 +55,19 @@ func TestCutoverWithOpenReplaysSwitchesAndRetention(t *testing.T) {
 	if code != 0 || n == 0 {
 		t.Fatalf("cutover exited %d, the writer wrote %d objects", code, n)
 	}
-	s.assertIdentical()
+	s.AssertIdentical()
 
 	// vars.yaml: the original with global.s3 switched and minio.enabled false, nothing else.
 	st, err := openreplay.ParseStorage([]byte(s.varsNow()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Minio.Enabled || st.ExistingSecret != "or-destination-keys" || st.AccessKey != "" || st.SecretKey != "" || st.Endpoint != s.dst.Endpoint {
+	if st.Minio.Enabled || st.ExistingSecret != "or-destination-keys" || st.AccessKey != "" || st.SecretKey != "" || st.Endpoint != s.Dst.Endpoint {
 		t.Fatalf("vars.yaml after the cutover: %+v", st)
 	}
 	wantVars := strings.NewReplacer(
 		"  enabled: true\n", "  enabled: false\n",
-		`endpoint: "`+s.src.Endpoint+`"`, `endpoint: "`+s.dst.Endpoint+`"`,
+		`endpoint: "`+s.Src.Endpoint+`"`, `endpoint: "`+s.Dst.Endpoint+`"`,
 		`assetsBucket: "sessions-assets"`, `assetsBucket: "openreplay-assets"`,
 		`recordingsBucket: 'mobs'`, `recordingsBucket: 'openreplay-recordings'`,
 		`sourcemapsBucket: sourcemaps`, `sourcemapsBucket: openreplay-sourcemaps`,
@@ -76,7 +76,7 @@ func TestCutoverWithOpenReplaysSwitchesAndRetention(t *testing.T) {
 	if got := s.varsNow(); got != wantVars {
 		t.Fatalf("vars.yaml after the cutover:\n%s\nwant:\n%s", got, wantVars)
 	}
-	if !strings.Contains(s.varsNow(), fmt.Sprintf(`accessKey: &accessKey "%s"`, s.src.AccessKey)) {
+	if !strings.Contains(s.varsNow(), fmt.Sprintf(`accessKey: &accessKey "%s"`, s.Src.AccessKey)) {
 		t.Fatal("MinIO's own credential changed")
 	}
 	for _, says := range []string{"changed in global.s3 and minio.enabled", "-  enabled: true\n+  enabled: false\n", "minio.enabled is false", "databases release", "age at the destination starts at its copy"} {
@@ -90,9 +90,9 @@ func TestCutoverWithOpenReplaysSwitchesAndRetention(t *testing.T) {
 func TestCutoverRefusesAMinioNamedDestination(t *testing.T) {
 	t.Parallel()
 	s := newCutoverSite(t, "0")
-	s.config = s.writeConfig(fmt.Sprintf("destination: {endpoint: http://minio.invalid:9000, region: us-east-1}\n"+
+	s.Config = s.WriteConfig(fmt.Sprintf("destination: {endpoint: http://minio.invalid:9000, region: us-east-1}\n"+
 		"buckets: {mobs: openreplay-recordings, sessions-assets: openreplay-assets, sourcemaps: openreplay-sourcemaps}\nstateDir: %s\nallowInsecure: true\n",
-		filepath.Join(s.dir, "state")))
+		filepath.Join(s.Dir, "state")))
 	code, out := s.cutover("--dry-run")
 	if code != 2 || !strings.Contains(out, "contains \"minio\"") || !strings.Contains(out, "global.assetsOrigin does not help") {
 		t.Fatalf("cutover exited %d:\n%s", code, out)

@@ -83,48 +83,42 @@ exit ${first:-0}
 
 func newCutoverSite(t *testing.T, codes string) *cutoverSite {
 	t.Helper()
-	s := &cutoverSite{site: &site{t: t, src: testenv.StartMinIO(t), dst: testenv.StartMinIO(t), dir: t.TempDir()}}
-	s.src.MakeBuckets(seed.Recordings, seed.Assets, seed.Sourcemaps)
-	if _, err := seed.Write(context.Background(), s.src.Client(), seed.Plan(seed.Spec{Sessions: 20, Assets: 20, Sourcemaps: 3, LargeEvery: 10, LargeMax: 7 << 20, Seed: 5}), 8); err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range destBuckets {
-		s.dst.MakeBuckets(d)
-	}
-	s.original = fmt.Sprintf(cutoverVars, s.src.AccessKey, s.src.SecretKey, s.src.Endpoint)
-	s.vars = filepath.Join(s.dir, "vars.yaml")
-	s.args = filepath.Join(s.dir, "reinstall.args")
-	s.code = filepath.Join(s.dir, "reinstall.code")
-	s.env = filepath.Join(s.dir, "reinstall.env")
-	s.returning = filepath.Join(s.dir, "reinstall.returning")
-	s.stopped = filepath.Join(s.dir, "writer.stopped")
+	s := &cutoverSite{site: newSite(t, seed.Spec{Sessions: 20, Assets: 20, Sourcemaps: 3, LargeEvery: 10, LargeMax: 7 << 20, Seed: 5}, 8)}
+	s.original = fmt.Sprintf(cutoverVars, s.Src.AccessKey, s.Src.SecretKey, s.Src.Endpoint)
+	s.vars = filepath.Join(s.Dir, "vars.yaml")
+	s.args = filepath.Join(s.Dir, "reinstall.args")
+	s.code = filepath.Join(s.Dir, "reinstall.code")
+	s.env = filepath.Join(s.Dir, "reinstall.env")
+	s.returning = filepath.Join(s.Dir, "reinstall.returning")
+	s.stopped = filepath.Join(s.Dir, "writer.stopped")
 	for p, body := range map[string]string{s.vars: s.original, s.code: codes,
-		filepath.Join(s.dir, "reinstall.sh"): fmt.Sprintf(reinstallScript, s.dir)} {
+		filepath.Join(s.Dir, "reinstall.sh"): fmt.Sprintf(reinstallScript, s.Dir)} {
 		if err := os.WriteFile(p, []byte(body), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	s.config = s.writeConfig(fmt.Sprintf(`destination: {endpoint: %s, region: us-east-1}
+	s.Config = s.WriteConfig(fmt.Sprintf(`destination: {endpoint: %s, region: us-east-1}
 buckets:     {mobs: openreplay-recordings, sessions-assets: openreplay-assets, sourcemaps: openreplay-sourcemaps}
 workers: 8
 stateDir: %s
 allowInsecure: true
-`, s.dst.Endpoint, filepath.Join(s.dir, "state")))
+`, s.Dst.Endpoint, filepath.Join(s.Dir, "state")))
+	s.site.Env = nil
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "MIGRATOR_") {
-			s.site.env = append(s.site.env, kv)
+			s.site.Env = append(s.site.Env, kv)
 		}
 	}
-	s.site.env = append(s.site.env,
-		"MIGRATOR_DESTINATION_ACCESS_KEY="+s.dst.AccessKey, "MIGRATOR_DESTINATION_SECRET_KEY="+s.dst.SecretKey)
+	s.site.Env = append(s.site.Env,
+		"MIGRATOR_DESTINATION_ACCESS_KEY="+s.Dst.AccessKey, "MIGRATOR_DESTINATION_SECRET_KEY="+s.Dst.SecretKey)
 	return s
 }
 
 func (s *cutoverSite) cutover(extra ...string) (int, string) {
 	s.t.Helper()
-	args := append([]string{"cutover", "--config", s.config, "--openreplay-vars", s.vars,
-		"--reinstall", filepath.Join(s.dir, "reinstall.sh") + " -R", "--log-format", "json"}, extra...)
-	return s.run(args...)
+	args := append([]string{"cutover", "--config", s.Config, "--openreplay-vars", s.vars,
+		"--reinstall", filepath.Join(s.Dir, "reinstall.sh") + " -R", "--log-format", "json"}, extra...)
+	return s.Run(args...)
 }
 
 func (s *cutoverSite) reinstalls() []string {
@@ -157,7 +151,7 @@ type cutoverWriter struct {
 
 func (s *cutoverSite) startWriter(ctx context.Context) *cutoverWriter {
 	w := &cutoverWriter{}
-	c := s.src.Client()
+	c := s.Src.Client()
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
@@ -206,17 +200,17 @@ func TestCutoverEndToEnd(t *testing.T) {
 	// --dry-run: the plan and the diff, and nothing touched anywhere.
 	code, out := s.cutover("--dry-run")
 	if code != 0 || !strings.Contains(out, "final sync of every bucket pair") ||
-		!strings.Contains(out, `+    endpoint: "`+s.dst.Endpoint+`"`) || !strings.Contains(out, `+    accessKey: "[redacted]"`) {
+		!strings.Contains(out, `+    endpoint: "`+s.Dst.Endpoint+`"`) || !strings.Contains(out, `+    accessKey: "[redacted]"`) {
 		t.Fatalf("dry run exited %d:\n%s", code, out)
 	}
 	if s.varsNow() != s.original || s.reinstalls() != nil {
 		t.Fatal("the dry run changed vars.yaml or ran the reinstall")
 	}
-	if _, err := os.Stat(filepath.Join(s.dir, "state")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(s.Dir, "state")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the dry run wrote a state folder: %v", err)
 	}
 	for _, d := range destBuckets {
-		for o := range s.dst.Client().ListObjects(context.Background(), d, minio.ListObjectsOptions{Recursive: true}) {
+		for o := range s.Dst.Client().ListObjects(context.Background(), d, minio.ListObjectsOptions{Recursive: true}) {
 			t.Fatalf("the dry run copied %s/%s", d, o.Key)
 		}
 	}
@@ -235,7 +229,7 @@ func TestCutoverEndToEnd(t *testing.T) {
 		t.Fatal("the writer wrote nothing while the cutover ran")
 	}
 	// Every object, including each the writer added until the reinstall returned.
-	s.assertIdentical()
+	s.AssertIdentical()
 
 	if r := s.reinstalls(); len(r) != 1 || r[0] != "-R" {
 		t.Fatalf("reinstall ran with %q", r)
@@ -243,7 +237,7 @@ func TestCutoverEndToEnd(t *testing.T) {
 	if env, _ := os.ReadFile(s.env); len(env) > 0 {
 		t.Fatalf("the reinstall command saw the migrator's variables:\n%s", env)
 	}
-	for _, secret := range []string{s.dst.SecretKey, s.src.SecretKey, s.dst.AccessKey} {
+	for _, secret := range []string{s.Dst.SecretKey, s.Src.SecretKey, s.Dst.AccessKey} {
 		if strings.Contains(out, secret) {
 			t.Fatal("the output shows a key")
 		}
@@ -252,33 +246,33 @@ func TestCutoverEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Endpoint != s.dst.Endpoint || st.AccessKey != s.dst.AccessKey || st.SecretKey != s.dst.SecretKey ||
+	if st.Endpoint != s.Dst.Endpoint || st.AccessKey != s.Dst.AccessKey || st.SecretKey != s.Dst.SecretKey ||
 		st.Bucket("recordingsBucket") != "openreplay-recordings" || st.Bucket("assetsBucket") != "openreplay-assets" ||
 		st.Bucket("sourcemapsBucket") != "openreplay-sourcemaps" {
 		t.Fatalf("global.s3 after the cutover: %+v", st)
 	}
-	if !strings.Contains(s.varsNow(), fmt.Sprintf(`accessKey: &accessKey "%s"`, s.src.AccessKey)) {
+	if !strings.Contains(s.varsNow(), fmt.Sprintf(`accessKey: &accessKey "%s"`, s.Src.AccessKey)) {
 		t.Fatal("MinIO's own credential changed")
 	}
-	if !strings.Contains(out, "ASSETS_ORIGIN") || !strings.Contains(out, s.src.Endpoint+"/sessions-assets") ||
-		!strings.Contains(out, s.dst.Endpoint+"/openreplay-assets") {
+	if !strings.Contains(out, "ASSETS_ORIGIN") || !strings.Contains(out, s.Src.Endpoint+"/sessions-assets") ||
+		!strings.Contains(out, s.Dst.Endpoint+"/openreplay-assets") {
 		t.Fatal("no word of where old recordings load their assets from")
 	}
-	saved := filepath.Join(s.dir, "state", config.SourceCredentialsFile)
+	saved := filepath.Join(s.Dir, "state", config.SourceCredentialsFile)
 	if fi, err := os.Stat(saved); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("%s: %v %v", saved, fi, err)
 	}
 
 	// vars.yaml names the destination now; a later sync with it still reads the
 	// original source, from what cutover kept.
-	if _, err := s.src.Client().PutObject(context.Background(), seed.Recordings, "9000000000000000001/dom.mobs",
+	if _, err := s.Src.Client().PutObject(context.Background(), seed.Recordings, "9000000000000000001/dom.mobs",
 		strings.NewReader("late"), 4, minio.PutObjectOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if code, out := s.run("sync", "--config", s.config, "--openreplay-vars", s.vars); code != 0 {
+	if code, out := s.Run("sync", "--config", s.Config, "--openreplay-vars", s.vars); code != 0 {
 		t.Fatalf("sync after the cutover exited %d:\n%s", code, out)
 	}
-	testenv.AssertSame(t, s.src, seed.Recordings, s.dst, "openreplay-recordings", true)
+	testenv.AssertSame(t, s.Src, seed.Recordings, s.Dst, "openreplay-recordings", true)
 
 	// Again: nothing to do, and it says so.
 	code, out = s.cutover()
@@ -308,10 +302,10 @@ func TestCutoverFailingReinstallRollsBack(t *testing.T) {
 	if r := s.reinstalls(); len(r) != 2 {
 		t.Fatalf("reinstall ran %d times, want 2 (the switch, the rollback):\n%s", len(r), out)
 	}
-	if _, err := os.Stat(filepath.Join(s.dir, "state", config.SourceCredentialsFile)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(s.Dir, "state", config.SourceCredentialsFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the kept source settings outlive the rollback: %v", err)
 	}
-	st, err := cutover.LoadState(filepath.Join(s.dir, "state"))
+	st, err := cutover.LoadState(filepath.Join(s.Dir, "state"))
 	if err != nil || st.Step != cutover.RolledBack {
 		t.Fatalf("state after the rollback: %+v %v", st, err)
 	}

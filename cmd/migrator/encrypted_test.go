@@ -20,16 +20,16 @@ func TestCopyIntoSSEKMSResumesAfterSIGKILL(t *testing.T) {
 	t.Parallel()
 	spec := seed.Spec{Sessions: 12, Assets: 10, Sourcemaps: 2, LargeEvery: 2, LargeMax: 16 << 20, Seed: 71}
 	s := newSiteOn(t, spec, 4, testenv.StartMinIOWith(t, testenv.MinIOOptions{KMS: true}))
-	s.config = s.editConfig("destination: {endpoint: "+s.dst.Endpoint+", region: us-east-1}",
-		"destination: {endpoint: "+s.dst.Endpoint+", region: us-east-1, sse: {type: aws:kms, kmsKeyId: "+testenv.KMSKeyID+"}}")
+	s.Config = s.editConfig("destination: {endpoint: "+s.Dst.Endpoint+", region: us-east-1}",
+		"destination: {endpoint: "+s.Dst.Endpoint+", region: us-east-1, sse: {type: aws:kms, kmsKeyId: "+testenv.KMSKeyID+"}}")
 	// A link slower than loopback, so the kill lands while parts are on their way.
-	toxi := testenv.StartToxi(t, s.dst)
+	toxi := testenv.StartToxi(t, s.Dst)
 	toxi.Bandwidth("wan", "upstream", 6<<10)
-	slow := s.withEndpoints(s.src.Endpoint, toxi.Endpoint)
+	slow := s.withEndpoints(s.Src.Endpoint, toxi.Endpoint)
 
 	run := s.start("copy", "--config", slow)
 	uploadOpen := func() bool {
-		for u := range s.dst.Client().ListIncompleteUploads(context.Background(), "openreplay-recordings", "", true) {
+		for u := range s.Dst.Client().ListIncompleteUploads(context.Background(), "openreplay-recordings", "", true) {
 			return u.Err == nil
 		}
 		return false
@@ -49,15 +49,15 @@ func TestCopyIntoSSEKMSResumesAfterSIGKILL(t *testing.T) {
 		t.Fatalf("copy ended before its kill:\n%s", run.output())
 	}
 
-	if code, out := s.run("copy", "--config", s.config); code != 0 {
+	if code, out := s.Run("copy", "--config", s.Config); code != 0 {
 		t.Fatalf("copy after the kill exited %d:\n%s", code, out)
 	}
 	for src, dst := range destBuckets {
 		// SSE-KMS ETags are the destination's own: everything else must be equal.
-		testenv.AssertSame(t, s.src, src, s.dst, dst, false)
-		testenv.AssertNoUploads(t, s.dst, dst)
-		for k := range s.src.Snapshot(src) {
-			info, err := s.dst.Client().StatObject(context.Background(), dst, k, minio.StatObjectOptions{})
+		testenv.AssertSame(t, s.Src, src, s.Dst, dst, false)
+		testenv.AssertNoUploads(t, s.Dst, dst)
+		for k := range s.Src.Snapshot(src) {
+			info, err := s.Dst.Client().StatObject(context.Background(), dst, k, minio.StatObjectOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -66,7 +66,7 @@ func TestCopyIntoSSEKMSResumesAfterSIGKILL(t *testing.T) {
 			}
 		}
 	}
-	if code, out := s.run("verify", "--config", s.config); code != 0 {
+	if code, out := s.Run("verify", "--config", s.Config); code != 0 {
 		t.Fatalf("verify exited %d:\n%s", code, out)
 	}
 }

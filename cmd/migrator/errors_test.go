@@ -16,11 +16,11 @@ import (
 func TestErrorsNameTheSettingToFix(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, seed.Spec{Sessions: 2, Assets: 2, Sourcemaps: 1, Seed: 71}, 2)
-	base := readFile(t, s.config)
+	base := readFile(t, s.Config)
 	unreachable := fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t))
 	without := func(name string) []string {
 		var env []string
-		for _, kv := range s.env {
+		for _, kv := range s.Env {
 			if !strings.HasPrefix(kv, name+"=") {
 				env = append(env, kv)
 			}
@@ -29,15 +29,15 @@ func TestErrorsNameTheSettingToFix(t *testing.T) {
 	}
 	// Keys set elsewhere than the environment, for the messages that name where a
 	// key came from.
-	wrongKeyFile := filepath.Join(s.dir, "source-secret")
+	wrongKeyFile := filepath.Join(s.Dir, "source-secret")
 	if err := os.WriteFile(wrongKeyFile, []byte("wrong\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	vars := filepath.Join(s.dir, "vars.yaml")
-	if err := os.WriteFile(vars, []byte(fmt.Sprintf(cutoverVars, s.src.AccessKey, "wrong", s.src.Endpoint)), 0o600); err != nil {
+	vars := filepath.Join(s.Dir, "vars.yaml")
+	if err := os.WriteFile(vars, []byte(fmt.Sprintf(cutoverVars, s.Src.AccessKey, "wrong", s.Src.Endpoint)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	notADir := filepath.Join(s.dir, "a-file")
+	notADir := filepath.Join(s.Dir, "a-file")
 	if err := os.WriteFile(notADir, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -52,24 +52,24 @@ func TestErrorsNameTheSettingToFix(t *testing.T) {
 		// noConfig: run copy without --config.
 		noConfig bool
 	}{
-		{name: "wrong destination access key", env: append(s.env[:len(s.env):len(s.env)], "MIGRATOR_DESTINATION_ACCESS_KEY=nosuchkey"),
+		{name: "wrong destination access key", env: append(s.Env[:len(s.Env):len(s.Env)], "MIGRATOR_DESTINATION_ACCESS_KEY=nosuchkey"),
 			want: []string{"InvalidAccessKeyId", "check destination.accessKey"}},
-		{name: "wrong source secret key", env: append(s.env[:len(s.env):len(s.env)], "MIGRATOR_SOURCE_SECRET_KEY=wrong"),
+		{name: "wrong source secret key", env: append(s.Env[:len(s.Env):len(s.Env)], "MIGRATOR_SOURCE_SECRET_KEY=wrong"),
 			want: []string{"SignatureDoesNotMatch", "check source.secretKey (from MIGRATOR_SOURCE_SECRET_KEY)"}},
 		{name: "wrong source secret key in a key file", env: without("MIGRATOR_SOURCE_SECRET_KEY"),
 			config: strings.Replace(base, "source:      {", "source:      {secretKeyFile: "+wrongKeyFile+", ", 1),
 			want:   []string{"SignatureDoesNotMatch", "check source.secretKey (from source.secretKeyFile " + wrongKeyFile + ")"}},
 		{name: "wrong source secret key in the config", env: without("MIGRATOR_SOURCE_SECRET_KEY"),
 			config: strings.Replace(base, "source:      {", "source:      {secretKey: wrong, ", 1),
-			want:   []string{"SignatureDoesNotMatch", "check source.secretKey (from " + s.dir}},
+			want:   []string{"SignatureDoesNotMatch", "check source.secretKey (from " + s.Dir}},
 		{name: "wrong source secret key in vars.yaml", env: without("MIGRATOR_SOURCE_SECRET_KEY"), args: []string{"--openreplay-vars", vars},
 			want: []string{"SignatureDoesNotMatch", "check source.secretKey (from global.s3.secretKey in " + vars + ")"}},
 		{name: "missing source bucket", config: strings.Replace(base, "mobs: openreplay-recordings", "no-such-recordings: openreplay-recordings", 1),
 			want: []string{`source bucket "no-such-recordings" does not exist`, "buckets:"}},
 		{name: "missing destination bucket", config: strings.Replace(base, "mobs: openreplay-recordings", "mobs: no-such-destination", 1),
 			want: []string{`destination bucket "no-such-destination" does not exist`, "`migrator preflight`"}},
-		{name: "unreachable endpoint", config: strings.Replace(base, s.dst.Endpoint, unreachable, 1),
-			want: []string{"destination endpoint " + unreachable + " is unreachable", "check destination.endpoint (from " + s.dir},
+		{name: "unreachable endpoint", config: strings.Replace(base, s.Dst.Endpoint, unreachable, 1),
+			want: []string{"destination endpoint " + unreachable + " is unreachable", "check destination.endpoint (from " + s.Dir},
 			// Said once for the three buckets, without the request's URL.
 			once: "is unreachable", not: []string{"list-type", "?", unreachable + "/"}},
 		{name: "unreachable source endpoint from --source-endpoint", args: []string{"--source-endpoint", unreachable},
@@ -79,7 +79,7 @@ func TestErrorsNameTheSettingToFix(t *testing.T) {
 			want: []string{"config", "line "}},
 		{name: "unknown config key", config: strings.Replace(base, "workers: 2", "wrokers: 2", 1),
 			want: []string{`.yaml line 4: unknown setting "wrokers"; did you mean "workers"?`}, not: []string{"config.Config", "type "}},
-		{name: "stateDir cannot be created", config: strings.Replace(base, "stateDir: "+filepath.Join(s.dir, "state"), "stateDir: "+filepath.Join(notADir, "state"), 1),
+		{name: "stateDir cannot be created", config: strings.Replace(base, "stateDir: "+filepath.Join(s.Dir, "state"), "stateDir: "+filepath.Join(notADir, "state"), 1),
 			want: []string{"stateDir " + filepath.Join(notADir, "state") + " cannot be created", "not a directory"}, not: []string{"total:"}},
 		{name: "no config file", noConfig: true, want: []string{"--config FILE", "source.endpoint is empty"}},
 		{name: "missing secret", env: without("MIGRATOR_SOURCE_SECRET_KEY"),
@@ -97,20 +97,20 @@ func TestErrorsNameTheSettingToFix(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s.t = t
-			config := s.config
+			config := s.Config
 			if c.config != "" {
-				config = s.writeConfig(c.config)
+				config = s.WriteConfig(c.config)
 			}
-			env := s.env
+			env := s.Env
 			if c.env != nil {
-				s.env = c.env
+				s.Env = c.env
 			}
 			args := append([]string{"copy", "--config", config}, c.args...)
 			if c.noConfig {
 				args = append([]string{"copy"}, c.args...)
 			}
-			code, out := s.run(args...)
-			s.env = env
+			code, out := s.Run(args...)
+			s.Env = env
 			if code != 2 {
 				t.Errorf("exit %d, want 2:\n%s", code, out)
 			}

@@ -105,20 +105,20 @@ func TestReportsCountAndNameWhatTheyShow(t *testing.T) {
 	t.Parallel()
 	spec := seed.Spec{Sessions: 3, Assets: 3, Sourcemaps: 1, Seed: 65}
 	s := newSite(t, spec, 2)
-	if code, out := s.run("copy", "--config", s.config); code != 0 {
+	if code, out := s.Run("copy", "--config", s.Config); code != 0 {
 		t.Fatalf("copy exited %d:\n%s", code, out)
 	}
 	lost := seed.Plan(spec)[0]
-	if err := s.dst.Client().RemoveObject(context.Background(), destBuckets[lost.Bucket], lost.Key, minio.RemoveObjectOptions{}); err != nil {
+	if err := s.Dst.Client().RemoveObject(context.Background(), destBuckets[lost.Bucket], lost.Key, minio.RemoveObjectOptions{}); err != nil {
 		t.Fatal(err)
 	}
 
-	code, out := s.run("verify", "--config", s.config)
+	code, out := s.Run("verify", "--config", s.Config)
 	if code != 1 || !strings.Contains(out, "verify: 1 difference\n") || !strings.Contains(out, ": 1 difference\n") || strings.Contains(out, "1 differences") {
 		t.Errorf("verify with one object missing exited %d; want 1 and \"1 difference\":\n%s", code, out)
 	}
 
-	code, out = s.run("plan", "--config", s.config)
+	code, out = s.Run("plan", "--config", s.Config)
 	if code != 0 {
 		t.Fatalf("plan exited %d:\n%s", code, out)
 	}
@@ -132,7 +132,7 @@ func TestReportsCountAndNameWhatTheyShow(t *testing.T) {
 		t.Errorf("plan's total row is %q; want %d objects, 1 to copy, 0 conflicts:\n%s", total, len(seed.Plan(spec)), out)
 	}
 
-	code, out = s.run("copy", "--config", s.config)
+	code, out = s.Run("copy", "--config", s.Config)
 	if code != 0 || !strings.Contains(out, "total: 1 object,") || !strings.Contains(out, "0 conflicts") {
 		t.Errorf("copy of the one missing object exited %d; want \"total: 1 object\":\n%s", code, out)
 	}
@@ -145,13 +145,13 @@ func TestReportsCountAndNameWhatTheyShow(t *testing.T) {
 func TestPreflightNamesRowsAndKeepsAbortForReadOnlyKey(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, seed.Spec{Sessions: 2, Assets: 2, Sourcemaps: 1, Seed: 66}, 2)
-	code, out := s.run("preflight", "--config", s.config)
+	code, out := s.Run("preflight", "--config", s.Config)
 	if code != 0 || !strings.Contains(out, "preflight: the copy can run; 1 row asks for something to be done by hand before `migrator cutover`: destination endpoint\n") {
 		t.Errorf("preflight with the root key (plain http only) exited %d; want the row named:\n%s", code, out)
 	}
 	dests := []string{"openreplay-recordings", "openreplay-assets", "openreplay-sourcemaps"}
-	s.usePreflightKeys(s.dst.TempKeys(testenv.Policy(testenv.ReadOnly, dests...)))
-	code, out = s.run("preflight", "--config", s.config)
+	s.usePreflightKeys(s.Dst.TempKeys(testenv.Policy(testenv.ReadOnly, dests...)))
+	code, out = s.Run("preflight", "--config", s.Config)
 	closing := regexp.MustCompile(`(?m)^preflight: also, \d+ rows ask for something to be done by hand before ` + "`migrator cutover`" + `: (.*)$`).FindStringSubmatch(out)
 	if code != 1 || !preflightRow(out, "s3:AbortMultipartUpload", "denied") ||
 		!strings.Contains(out, "preflight: the copy cannot run until the rows marked ! are fixed: s3:PutObject, s3:PutObjectTagging\n") ||
@@ -159,7 +159,7 @@ func TestPreflightNamesRowsAndKeepsAbortForReadOnlyKey(t *testing.T) {
 		strings.Contains(closing[1], "s3:DeleteObject") {
 		t.Errorf("preflight with a read-only key exited %d; want 1, the blocking rows named, then the others with s3:AbortMultipartUpload (not the fine s3:DeleteObject):\n%s", code, out)
 	}
-	_, out = s.run("preflight", "--dry-run", "--config", s.config)
+	_, out = s.Run("preflight", "--dry-run", "--config", s.Config)
 	if !preflightRow(out, "s3:AbortMultipartUpload", "not probed") {
 		t.Errorf("preflight --dry-run with a read-only key: no s3:AbortMultipartUpload row:\n%s", out)
 	}

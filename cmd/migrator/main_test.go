@@ -25,28 +25,19 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "migrator-bin-")
-	if err != nil {
+	var err error
+	if binary, err = testenv.BuildMigrator(); err != nil {
 		panic(err)
 	}
-	binary = filepath.Join(dir, "migrator")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		panic(fmt.Sprintf("build migrator: %v\n%s", err, out))
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(m.Run())
 }
 
-var destBuckets = map[string]string{seed.Recordings: "openreplay-recordings", seed.Assets: "openreplay-assets", seed.Sourcemaps: "openreplay-sourcemaps"}
+var destBuckets = testenv.SiteBuckets
 
-// site is two real MinIO servers, the source seeded, and a config for the migrator.
+// site is the end-to-end rig (testenv.Site) with this package's helpers on it.
 type site struct {
-	t        *testing.T
-	src, dst *testenv.MinIO
-	dir      string
-	config   string
-	env      []string
+	*testenv.Site
+	t *testing.T
 }
 
 func newSite(t *testing.T, spec seed.Spec, workers int) *site {
@@ -57,77 +48,21 @@ func newSite(t *testing.T, spec seed.Spec, workers int) *site {
 // newSiteOn is newSite with the destination server the test started.
 func newSiteOn(t *testing.T, spec seed.Spec, workers int, dst *testenv.MinIO) *site {
 	t.Helper()
-	s := &site{t: t, src: testenv.StartMinIO(t), dst: dst, dir: t.TempDir()}
-	s.src.MakeBuckets(seed.Recordings, seed.Assets, seed.Sourcemaps)
-	if _, err := seed.Write(context.Background(), s.src.Client(), seed.Plan(spec), 8); err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range destBuckets {
-		s.dst.MakeBuckets(d)
-	}
-	s.config = s.writeConfig(fmt.Sprintf(`source:      {endpoint: %s, region: us-east-1}
-destination: {endpoint: %s, region: us-east-1}
-buckets:     {mobs: openreplay-recordings, sessions-assets: openreplay-assets, sourcemaps: openreplay-sourcemaps}
-workers: %d
-stateDir: %s
-allowInsecure: true
-gracePeriod: 20s
-`, s.src.Endpoint, s.dst.Endpoint, workers, filepath.Join(s.dir, "state")))
-	s.env = append(os.Environ(),
-		"MIGRATOR_SOURCE_ACCESS_KEY="+s.src.AccessKey, "MIGRATOR_SOURCE_SECRET_KEY="+s.src.SecretKey,
-		"MIGRATOR_DESTINATION_ACCESS_KEY="+s.dst.AccessKey, "MIGRATOR_DESTINATION_SECRET_KEY="+s.dst.SecretKey)
-	return s
-}
-
-func (s *site) writeConfig(body string) string {
-	p := filepath.Join(s.dir, fmt.Sprintf("config-%d.yaml", time.Now().UnixNano()))
-	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-		s.t.Fatal(err)
-	}
-	return p
-}
-
-func (s *site) command(args ...string) (*exec.Cmd, *bytes.Buffer) {
-	cmd := exec.Command(binary, args...)
-	cmd.Env = s.env
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	return cmd, &out
-}
-
-// run runs the migrator to its end and returns its exit status and output.
-func (s *site) run(args ...string) (int, string) {
-	s.t.Helper()
-	cmd, out := s.command(args...)
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode(), out.String()
-	} else if err != nil {
-		s.t.Fatal(err)
-	}
-	return 0, out.String()
-}
-
-func (s *site) assertIdentical() {
-	s.t.Helper()
-	for src, dst := range destBuckets {
-		testenv.AssertSame(s.t, s.src, src, s.dst, dst, true)
-		testenv.AssertNoUploads(s.t, s.dst, dst)
-	}
+	return &site{t: t, Site: testenv.NewSite(t, testenv.SiteOptions{Spec: spec, Workers: workers, Dest: dst, Config: "gracePeriod: 20s\n"})}
 }
 
 func TestCopyThenVerify(t *testing.T) {
 	t.Parallel()
 	spec := seed.Spec{Sessions: 20, Assets: 20, Sourcemaps: 4, LargeEvery: 10, LargeMax: 11 << 20, Odd: true, Seed: 3}
 	s := newSite(t, spec, 8)
-	metricsFile := filepath.Join(s.dir, "textfile", "migrator.prom")
+	metricsFile := filepath.Join(s.Dir, "textfile", "migrator.prom")
 	if err := os.MkdirAll(filepath.Dir(metricsFile), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if code, out := s.run("copy", "--config", s.config, "--metrics-file", metricsFile); code != 0 {
+	if code, out := s.Run("copy", "--config", s.Config, "--metrics-file", metricsFile); code != 0 {
 		t.Fatalf("copy exited %d:\n%s", code, out)
 	}
-	s.assertIdentical()
+	s.AssertIdentical()
 	// The metrics file holds the finished run, for node_exporter's textfile collector:
 	// every object counted, and none of the go_ or process_ families node_exporter has.
 	f, err := os.Open(metricsFile)
@@ -149,16 +84,16 @@ func TestCopyThenVerify(t *testing.T) {
 		}
 	}
 	for _, deep := range []string{"--deep=false", "--deep"} {
-		code, out := s.run("verify", "--config", s.config, deep)
+		code, out := s.Run("verify", "--config", s.Config, deep)
 		if code != 0 || !strings.Contains(out, "destination matches source") {
 			t.Fatalf("verify %s exited %d:\n%s", deep, code, out)
 		}
 	}
 	// A lost object makes verify fail, naming it.
-	if err := s.dst.Client().RemoveObject(context.Background(), "openreplay-assets", seed.OddKeys[0], minio.RemoveObjectOptions{}); err != nil {
+	if err := s.Dst.Client().RemoveObject(context.Background(), "openreplay-assets", seed.OddKeys[0], minio.RemoveObjectOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	code, out := s.run("verify", "--config", s.config)
+	code, out := s.Run("verify", "--config", s.Config)
 	if code != 1 || !strings.Contains(out, fmt.Sprintf("missing   %q", seed.OddKeys[0])) {
 		t.Fatalf("verify after a deletion exited %d:\n%s", code, out)
 	}
@@ -182,41 +117,41 @@ func sigkillMidCopy(t *testing.T, inBucket bool) {
 	const workers, kills = 4, 3
 	s := newSite(t, seed.Spec{Sessions: 150, Assets: 100, Sourcemaps: 10, LargeEvery: 15, LargeMax: 16 << 20, Seed: 8}, workers)
 	ctx := context.Background()
-	dc := s.dst.Client()
+	dc := s.Dst.Client()
 	for _, d := range destBuckets {
 		// Every PUT makes a version: an object copied twice shows as two versions.
 		if err := dc.EnableVersioning(ctx, d); err != nil {
 			t.Fatal(err)
 		}
 	}
-	var states checkpoint.Store = checkpoint.Dir(filepath.Join(s.dir, "state"))
-	config := func(int) string { return s.config }
+	var states checkpoint.Store = checkpoint.Dir(filepath.Join(s.Dir, "state"))
+	config := func(int) string { return s.Config }
 	if inBucket {
-		s.dst.MakeBuckets("migrator-state")
-		c, err := s3.New(s3.Options{Endpoint: s.dst.Endpoint, AccessKey: s.dst.AccessKey, SecretKey: s.dst.SecretKey, Region: "us-east-1"})
+		s.Dst.MakeBuckets("migrator-state")
+		c, err := s3.New(s3.Options{Endpoint: s.Dst.Endpoint, AccessKey: s.Dst.AccessKey, SecretKey: s.Dst.SecretKey, Region: "us-east-1"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		states = checkpoint.S3{Objects: c, Bucket: "migrator-state", Prefix: "openreplay/"}
-		body, err := os.ReadFile(s.config)
+		body, err := os.ReadFile(s.Config)
 		if err != nil {
 			t.Fatal(err)
 		}
 		config = func(run int) string {
-			local := filepath.Join(s.dir, fmt.Sprintf("pod-%d", run))
-			return s.writeConfig(strings.Replace(string(body), filepath.Join(s.dir, "state"), local, 1) + "stateS3: s3://migrator-state/openreplay\n")
+			local := filepath.Join(s.Dir, fmt.Sprintf("pod-%d", run))
+			return s.WriteConfig(strings.Replace(string(body), filepath.Join(s.Dir, "state"), local, 1) + "stateS3: s3://migrator-state/openreplay\n")
 		}
 	}
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	killed := 0
 	for i := 0; i < kills; i++ {
-		cmd, out := s.command("copy", "--config", config(i))
+		cmd, out := s.Command("copy", "--config", config(i))
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		// Kill once the copy has made some progress in this run, at a random point.
-		target := s.destCount() + 5 + r.IntN(60)
-		s.waitForCopies(target, cmd)
+		target := s.DestCount() + 5 + r.IntN(60)
+		s.WaitForCopies(target, cmd)
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
@@ -235,7 +170,7 @@ func sigkillMidCopy(t *testing.T, inBucket bool) {
 		t.Fatal(err)
 	}
 	t.Logf("after %d kills the recordings checkpoint (%s) says: watermark %q, %d copied, %d uploads open", killed, states, st.Watermark, st.Copied, len(st.Uploads))
-	code, out := s.run("copy", "--config", config(kills))
+	code, out := s.Run("copy", "--config", config(kills))
 	if code != 0 {
 		t.Fatalf("final copy exited %d:\n%s", code, out)
 	}
@@ -247,12 +182,12 @@ func sigkillMidCopy(t *testing.T, inBucket bool) {
 		if err != nil || st.LastComplete.IsZero() {
 			t.Errorf("after the final copy the bucket's checkpoint says %+v (%v); want a completed pass", st, err)
 		}
-		local, _ := filepath.Glob(filepath.Join(s.dir, "pod-*", "*.json"))
+		local, _ := filepath.Glob(filepath.Join(s.Dir, "pod-*", "*.json"))
 		if len(local) > 0 {
 			t.Errorf("with stateS3, checkpoints were written to the state folder: %v", local)
 		}
 	}
-	s.assertIdentical()
+	s.AssertIdentical()
 	twice := 0
 	for _, d := range destBuckets {
 		seen := map[string]int{}
@@ -279,13 +214,13 @@ func TestSIGTERMFinishesInFlightAndSaysInterrupted(t *testing.T) {
 	t.Parallel()
 	spec := seed.Spec{Sessions: 150, Assets: 50, Sourcemaps: 5, LargeEvery: 10, LargeMax: 16 << 20, Seed: 4}
 	s := newSite(t, spec, 4)
-	cmd, out := s.command("copy", "--config", s.config, "--log-format", "json")
+	cmd, out := s.Command("copy", "--config", s.Config, "--log-format", "json")
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s.waitForCopies(30, cmd)
+	s.WaitForCopies(30, cmd)
 	cmd.Process.Signal(syscall.SIGTERM)
 	err := cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
@@ -297,45 +232,20 @@ func TestSIGTERMFinishesInFlightAndSaysInterrupted(t *testing.T) {
 	}
 	// Exact once every bucket's count has ended, as it has long before 30 copies here;
 	// a bucket not yet listed to the end is named instead.
-	if left, want := m[1], fmt.Sprint(len(seed.Plan(spec))-s.destCount()); m[2] == "" && left != want {
+	if left, want := m[1], fmt.Sprint(len(seed.Plan(spec))-s.DestCount()); m[2] == "" && left != want {
 		t.Errorf("stdout says %s objects are left; the destination lacks %s:\n%s", left, want, &stdout)
 	}
-	st, err := checkpoint.Dir(filepath.Join(s.dir, "state")).Load(context.Background(), "mobs--openreplay-recordings")
+	st, err := checkpoint.Dir(filepath.Join(s.Dir, "state")).Load(context.Background(), "mobs--openreplay-recordings")
 	if err != nil || st.PassStarted.IsZero() || st.Copied == 0 || len(st.Uploads) != 0 {
 		t.Fatalf("checkpoint after SIGTERM: %+v, %v; want a pass in progress with copies and no open upload", st, err)
 	}
 	for _, d := range destBuckets {
-		testenv.AssertNoUploads(t, s.dst, d)
+		testenv.AssertNoUploads(t, s.Dst, d)
 	}
-	if code, out := s.run("copy", "--config", s.config); code != 0 {
+	if code, out := s.Run("copy", "--config", s.Config); code != 0 {
 		t.Fatalf("resumed copy exited %d:\n%s", code, out)
 	}
-	s.assertIdentical()
-}
-
-// destCount is how many objects the destination holds in all buckets.
-func (s *site) destCount() int {
-	n := 0
-	for _, d := range destBuckets {
-		for o := range s.dst.Client().ListObjects(context.Background(), d, minio.ListObjectsOptions{Recursive: true}) {
-			if o.Err == nil {
-				n++
-			}
-		}
-	}
-	return n
-}
-
-// waitForCopies waits until the destination holds n objects, or the command exited.
-func (s *site) waitForCopies(n int, cmd *exec.Cmd) {
-	s.t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for s.destCount() < n && time.Now().Before(deadline) {
-		if cmd.ProcessState != nil {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	s.AssertIdentical()
 }
 
 func readFile(t *testing.T, p string) string {

@@ -23,10 +23,10 @@ func preflightRow(out, check, status string) bool {
 
 // usePreflightKeys replaces the destination key in the migrator's environment.
 func (s *site) usePreflightKeys(k testenv.Keys) {
-	s.env = slices.DeleteFunc(s.env, func(kv string) bool { return strings.HasPrefix(kv, "MIGRATOR_DESTINATION_") })
-	s.env = append(s.env, "MIGRATOR_DESTINATION_ACCESS_KEY="+k.AccessKey, "MIGRATOR_DESTINATION_SECRET_KEY="+k.SecretKey)
+	s.Env = slices.DeleteFunc(s.Env, func(kv string) bool { return strings.HasPrefix(kv, "MIGRATOR_DESTINATION_") })
+	s.Env = append(s.Env, "MIGRATOR_DESTINATION_ACCESS_KEY="+k.AccessKey, "MIGRATOR_DESTINATION_SECRET_KEY="+k.SecretKey)
 	if k.SessionToken != "" {
-		s.env = append(s.env, "MIGRATOR_DESTINATION_SESSION_TOKEN="+k.SessionToken)
+		s.Env = append(s.Env, "MIGRATOR_DESTINATION_SESSION_TOKEN="+k.SessionToken)
 	}
 }
 
@@ -36,7 +36,7 @@ func TestPreflightCommand(t *testing.T) {
 	dests := []string{"openreplay-recordings", "openreplay-assets", "openreplay-sourcemaps"}
 
 	// The root key fixes what it can: public read on the assets bucket.
-	code, out := s.run("preflight", "--config", s.config)
+	code, out := s.Run("preflight", "--config", s.Config)
 	t.Logf("root key:\n%s", out)
 	if code != 0 || !preflightRow(out, "public read openreplay-assets", "fixed") || !preflightRow(out, "s3:DeleteObject", "granted") {
 		t.Fatalf("preflight with the root key exited %d", code)
@@ -44,11 +44,11 @@ func TestPreflightCommand(t *testing.T) {
 
 	// A key with the guide's permissions only, temporary (STS) like a restricted
 	// user's, its session token given in the environment.
-	if err := s.dst.Client().SetBucketPolicy(context.Background(), "openreplay-assets", ""); err != nil {
+	if err := s.Dst.Client().SetBucketPolicy(context.Background(), "openreplay-assets", ""); err != nil {
 		t.Fatal(err)
 	}
-	s.usePreflightKeys(s.dst.TempKeys(testenv.Policy(preflightGuideOnMinIO, dests...)))
-	code, out = s.run("preflight", "--config", s.config)
+	s.usePreflightKeys(s.Dst.TempKeys(testenv.Policy(preflightGuideOnMinIO, dests...)))
+	code, out = s.Run("preflight", "--config", s.Config)
 	t.Logf("the guide's permissions:\n%s", out)
 	if code != 0 {
 		t.Fatalf("preflight with the guide's permissions exited %d", code)
@@ -69,14 +69,14 @@ func TestPreflightCommand(t *testing.T) {
 	}
 
 	// Without s3:PutObject the copy cannot run: exit 1.
-	s.usePreflightKeys(s.dst.TempKeys(testenv.Policy([]string{"s3:ListBucket", "s3:GetObject"}, dests...)))
-	if code, out := s.run("preflight", "--config", s.config); code != 1 || !preflightRow(out, "s3:PutObject", "denied") {
+	s.usePreflightKeys(s.Dst.TempKeys(testenv.Policy([]string{"s3:ListBucket", "s3:GetObject"}, dests...)))
+	if code, out := s.Run("preflight", "--config", s.Config); code != 1 || !preflightRow(out, "s3:PutObject", "denied") {
 		t.Fatalf("preflight with a read-only key exited %d:\n%s", code, out)
 	}
 
 	// A wrong secret is a configuration error naming the setting.
-	s.usePreflightKeys(testenv.Keys{AccessKey: s.dst.AccessKey, SecretKey: "wrong-secret-key"})
-	code, out = s.run("preflight", "--config", s.config)
+	s.usePreflightKeys(testenv.Keys{AccessKey: s.Dst.AccessKey, SecretKey: "wrong-secret-key"})
+	code, out = s.Run("preflight", "--config", s.Config)
 	if code != 2 || !strings.Contains(out, "destination.secretKey") || strings.Contains(out, "wrong-secret-key") {
 		t.Fatalf("preflight with a wrong secret exited %d:\n%s", code, out)
 	}

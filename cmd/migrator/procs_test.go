@@ -33,7 +33,7 @@ func TestThreadsAreHalfTheCPUsUnlessGOMAXPROCSIsSet(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-			cmd, out := s.command("serve", "--config", s.config, "--metrics-addr", addr)
+			cmd, out := s.Command("serve", "--config", s.Config, "--metrics-addr", addr)
 			cmd.Env = slices.Concat(cmd.Env, c.env)
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)

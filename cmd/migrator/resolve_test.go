@@ -35,10 +35,10 @@ func TestConflictsAreResolvedWithThePrintedCommands(t *testing.T) {
 func resolveConflicts(t *testing.T, inBucket bool) {
 	spec := seed.Spec{Sessions: 4, Assets: 3, Sourcemaps: 1, Seed: 91}
 	s := newSite(t, spec, 4)
-	config := s.config
+	config := s.Config
 	if inBucket {
-		s.dst.MakeBuckets("migrator-state")
-		config = s.writeConfig(readFile(t, s.config) + "stateS3: s3://migrator-state/or\n")
+		s.Dst.MakeBuckets("migrator-state")
+		config = s.WriteConfig(readFile(t, s.Config) + "stateS3: s3://migrator-state/or\n")
 	}
 	var keys []string
 	for _, o := range seed.Plan(spec) {
@@ -47,20 +47,20 @@ func resolveConflicts(t *testing.T, inBucket bool) {
 		}
 	}
 	a, b := keys[0], keys[1]
-	if code, out := s.run("copy", "--config", config); code != 0 {
+	if code, out := s.Run("copy", "--config", config); code != 0 {
 		t.Fatalf("copy exited %d:\n%s", code, out)
 	}
 	// Someone else writes both keys at the destination after the copy.
-	put(t, s.dst, "openreplay-recordings", a, "written at the destination")
-	put(t, s.dst, "openreplay-recordings", b, "also written at the destination")
+	put(t, s.Dst, "openreplay-recordings", a, "written at the destination")
+	put(t, s.Dst, "openreplay-recordings", b, "also written at the destination")
 
-	code, out := s.run("sync", "--config", config)
+	code, out := s.Run("sync", "--config", config)
 	if code != 1 || !strings.Contains(out, fmt.Sprintf("conflict %q", a)) || !strings.Contains(out, fmt.Sprintf("conflict %q", b)) {
 		t.Fatalf("sync over two conflicts exited %d; want 1, naming both:\n%s", code, out)
 	}
 	keepDst, _ := resolveCommands(t, out)
 	s.runPrinted(keepDst)
-	code, out = s.run("sync", "--config", config, "--progress", "on")
+	code, out = s.Run("sync", "--config", config, "--progress", "on")
 	if code != 0 || strings.Contains(out, "conflict \"") {
 		t.Fatalf("sync after --keep destination exited %d; want 0 and no conflict:\n%s", code, out)
 	}
@@ -70,41 +70,41 @@ func resolveConflicts(t *testing.T, inBucket bool) {
 	}
 	// verify (and so cutover's) takes the kept objects for the source's, deep or not.
 	for _, deep := range []string{"--deep=false", "--deep"} {
-		if code, out := s.run("verify", "--config", config, deep); code != 0 {
+		if code, out := s.Run("verify", "--config", config, deep); code != 0 {
 			t.Fatalf("verify %s after --keep destination exited %d; want 0:\n%s", deep, code, out)
 		}
 	}
 	for key, want := range map[string]string{a: "written at the destination", b: "also written at the destination"} {
-		if got := objectBody(t, s.dst, "openreplay-recordings", key); got != want {
+		if got := objectBody(t, s.Dst, "openreplay-recordings", key); got != want {
 			t.Fatalf("after --keep destination %s holds %q, want the destination's %q", key, got, want)
 		}
 	}
 	if inBucket {
-		if local, _ := filepath.Glob(filepath.Join(s.dir, "state", "resolved", "*")); len(local) > 0 {
+		if local, _ := filepath.Glob(filepath.Join(s.Dir, "state", "resolved", "*")); len(local) > 0 {
 			t.Errorf("with stateS3 the resolutions went to the state folder: %v", local)
 		}
-		if _, err := s.dst.Client().StatObject(context.Background(), "migrator-state", "or/resolved/mobs--openreplay-recordings.json", minio.StatObjectOptions{}); err != nil {
+		if _, err := s.Dst.Client().StatObject(context.Background(), "migrator-state", "or/resolved/mobs--openreplay-recordings.json", minio.StatObjectOptions{}); err != nil {
 			t.Errorf("with stateS3 the resolutions are not in the state bucket: %v", err)
 		}
 	}
 
 	// The source writes a again (newer than the destination's): copied, as any newer
 	// source object is. The destination writes b again: a new conflict.
-	put(t, s.src, seed.Recordings, a, "written again at the source")
-	put(t, s.dst, "openreplay-recordings", b, "written again at the destination")
-	code, out = s.run("sync", "--config", config)
+	put(t, s.Src, seed.Recordings, a, "written again at the source")
+	put(t, s.Dst, "openreplay-recordings", b, "written again at the destination")
+	code, out = s.Run("sync", "--config", config)
 	if code != 1 || strings.Contains(out, fmt.Sprintf("conflict %q", a)) || !strings.Contains(out, fmt.Sprintf("conflict %q", b)) {
 		t.Fatalf("sync after new writes exited %d; want 1 with only %s in conflict:\n%s", code, b, out)
 	}
-	if got := objectBody(t, s.dst, "openreplay-recordings", a); got != "written again at the source" {
+	if got := objectBody(t, s.Dst, "openreplay-recordings", a); got != "written again at the source" {
 		t.Fatalf("the source's newer %s was not copied over the kept one: destination holds %q", a, got)
 	}
 	_, keepSrc := resolveCommands(t, out)
 	s.runPrinted(keepSrc)
-	if code, out := s.run("sync", "--config", config); code != 0 {
+	if code, out := s.Run("sync", "--config", config); code != 0 {
 		t.Fatalf("sync after --keep source exited %d:\n%s", code, out)
 	}
-	s.assertIdentical()
+	s.AssertIdentical()
 }
 
 // resolveCommands are the two commands a summary offers for its conflicts.
@@ -131,7 +131,7 @@ func resolveCommands(t *testing.T, out string) (keepDestination, keepSource stri
 func (s *site) runPrinted(line string) {
 	s.t.Helper()
 	cmd := exec.Command("sh", "-c", "exec "+binary+strings.TrimPrefix(line, "migrator"))
-	cmd.Env = s.env
+	cmd.Env = s.Env
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "resolved") {
 		s.t.Fatalf("%s: %v\n%s", line, err, out)
@@ -175,7 +175,7 @@ func TestResolveNamesWhatToFix(t *testing.T) {
 		{[]string{"--bucket", "recordings", "--keep", "source", "1/dom.mobs"}, 2, `--bucket "recordings" is not a configured bucket`},
 		{[]string{"--bucket", "mobs", "--keep", "destination", "no/such.key"}, 1, "mobs/no/such.key is not in the source"},
 	} {
-		code, out := s.run(append([]string{"resolve", "--config", s.config}, c.args...)...)
+		code, out := s.Run(append([]string{"resolve", "--config", s.Config}, c.args...)...)
 		if code != c.code || !strings.Contains(out, c.want) {
 			t.Errorf("resolve %v exited %d; want %d and %q:\n%s", c.args, code, c.code, c.want, out)
 		}

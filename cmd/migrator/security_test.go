@@ -25,16 +25,16 @@ import (
 func TestSecurityReadOnlySourceAndNoSecretLeaks(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, seed.Spec{Sessions: 12, Assets: 8, Sourcemaps: 2, LargeEvery: 6, LargeMax: 7 << 20, Odd: true, Seed: 61}, 4)
-	ro := s.src.TempKeys(testenv.Policy(testenv.ReadOnly, seed.Recordings, seed.Assets, seed.Sourcemaps))
-	s.env = append(s.env, "MIGRATOR_SOURCE_ACCESS_KEY="+ro.AccessKey, "MIGRATOR_SOURCE_SECRET_KEY="+ro.SecretKey,
+	ro := s.Src.TempKeys(testenv.Policy(testenv.ReadOnly, seed.Recordings, seed.Assets, seed.Sourcemaps))
+	s.Env = append(s.Env, "MIGRATOR_SOURCE_ACCESS_KEY="+ro.AccessKey, "MIGRATOR_SOURCE_SECRET_KEY="+ro.SecretKey,
 		"MIGRATOR_SOURCE_SESSION_TOKEN="+ro.SessionToken)
 	secrets := map[string]string{
 		"source access key": ro.AccessKey, "source secret key": ro.SecretKey, "source session token": ro.SessionToken,
-		"destination access key": s.dst.AccessKey, "destination secret key": s.dst.SecretKey,
+		"destination access key": s.Dst.AccessKey, "destination secret key": s.Dst.SecretKey,
 	}
 	before := map[string]map[string]testenv.ObjectState{}
 	for src := range destBuckets {
-		before[src] = s.src.Snapshot(src)
+		before[src] = s.Src.Snapshot(src)
 	}
 
 	var seen []string // everything a secret could leak into
@@ -66,11 +66,11 @@ func TestSecurityReadOnlySourceAndNoSecretLeaks(t *testing.T) {
 		return code, out
 	}
 	for _, args := range [][]string{
-		{"copy", "--config", s.config},
-		{"sync", "--config", s.config},
-		{"verify", "--config", s.config},
-		{"verify", "--deep", "--config", s.config},
-		{"plan", "--config", s.config},
+		{"copy", "--config", s.Config},
+		{"sync", "--config", s.Config},
+		{"verify", "--config", s.Config},
+		{"verify", "--deep", "--config", s.Config},
+		{"plan", "--config", s.Config},
 	} {
 		if code, out := runAll(args...); code != 0 {
 			t.Errorf("%s with a read-only source key exited %d:\n%s", strings.Join(args, " "), code, tail(out, 20))
@@ -78,28 +78,28 @@ func TestSecurityReadOnlySourceAndNoSecretLeaks(t *testing.T) {
 	}
 	// preflight checks both sides and may fix the destination; with this source key it
 	// must not (and cannot) change the source, whatever it reports.
-	runAll("preflight", "--config", s.config)
+	runAll("preflight", "--config", s.Config)
 	s.verifyClean()
 	for src, objs := range before {
-		if after := s.src.Snapshot(src); !reflect.DeepEqual(objs, after) {
+		if after := s.Src.Snapshot(src); !reflect.DeepEqual(objs, after) {
 			t.Errorf("source bucket %s changed while read with a read-only key", src)
 		}
-		testenv.AssertNoUploads(t, s.src, src)
+		testenv.AssertNoUploads(t, s.Src, src)
 	}
 
 	// Failures print errors: a wrong secret, a wrong access key, a broken config file
 	// holding secrets inline. None of them may echo a secret.
-	wrong := "wrong-" + s.dst.SecretKey
+	wrong := "wrong-" + s.Dst.SecretKey
 	secrets["wrong destination secret key"] = wrong
-	s.env = append(s.env, "MIGRATOR_DESTINATION_SECRET_KEY="+wrong)
-	if code, _ := runAll("copy", "--config", s.config); code != 2 {
+	s.Env = append(s.Env, "MIGRATOR_DESTINATION_SECRET_KEY="+wrong)
+	if code, _ := runAll("copy", "--config", s.Config); code != 2 {
 		t.Errorf("copy with a wrong destination secret exited %d, want 2", code)
 	}
 	inline := "inline-secret-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	secrets["secret in the config file"] = inline
-	broken := readFile(t, s.config)
+	broken := readFile(t, s.Config)
 	broken = strings.Replace(broken, "region: us-east-1}", "region: us-east-1, secretKey: "+inline+"}", 1)
-	broken = s.writeConfig(strings.Replace(broken, "workers: 4", "workers: four", 1))
+	broken = s.WriteConfig(strings.Replace(broken, "workers: 4", "workers: four", 1))
 	if code, _ := runAll("copy", "--config", broken); code != 2 {
 		t.Errorf("copy with a broken config exited %d, want 2", code)
 	}
@@ -131,24 +131,24 @@ func TestSecurityTLS(t *testing.T) {
 	s.replaceDestination(tlsDst)
 	secure := s.editConfig("allowInsecure: true\n", "")
 
-	code, out := s.run("copy", "--config", secure)
+	code, out := s.Run("copy", "--config", secure)
 	if code != 2 || !strings.Contains(out, "does not trust") || !strings.Contains(out, "destination.caFile") {
 		t.Errorf("copy to a self-signed destination without caFile exited %d; want 2 and a message naming destination.caFile:\n%s", code, out)
 	}
 	for _, b := range destBuckets {
-		if n := len(s.dst.Snapshot(b)); n != 0 {
+		if n := len(s.Dst.Snapshot(b)); n != 0 {
 			t.Fatalf("%d objects reached %s over an untrusted connection", n, b)
 		}
 	}
-	trusted := s.writeConfig(strings.Replace(readFile(t, secure), "destination: {endpoint: "+tlsDst.Endpoint,
+	trusted := s.WriteConfig(strings.Replace(readFile(t, secure), "destination: {endpoint: "+tlsDst.Endpoint,
 		"destination: {caFile: "+tlsDst.CAFile+", endpoint: "+tlsDst.Endpoint, 1))
-	if code, out := s.run("copy", "--config", trusted); code != 0 {
+	if code, out := s.Run("copy", "--config", trusted); code != 0 {
 		t.Fatalf("copy with caFile exited %d:\n%s", code, out)
 	}
 	s.verifyClean()
 
-	plain := s.writeConfig(strings.Replace(readFile(t, secure), tlsDst.Endpoint, "http://"+tlsDst.Addr(), 1))
-	code, out = s.run("copy", "--config", plain)
+	plain := s.WriteConfig(strings.Replace(readFile(t, secure), tlsDst.Endpoint, "http://"+tlsDst.Addr(), 1))
+	code, out = s.Run("copy", "--config", plain)
 	if code != 2 || !strings.Contains(out, "plain http") || !strings.Contains(out, "allowInsecure: true") {
 		t.Errorf("copy to a plain-http destination without allowInsecure exited %d; want 2 and a message naming allowInsecure:\n%s", code, out)
 	}
@@ -168,11 +168,11 @@ func TestSecurityPasswordInEndpointIsRefusedAndNeverPrinted(t *testing.T) {
 	withPass := func(endpoint string) string {
 		return strings.Replace(endpoint, "http://", "http://user:"+password+"@", 1)
 	}
-	base := readFile(t, s.config)
-	cleanVars := filepath.Join(s.dir, "vars.yaml")
-	passVars := filepath.Join(s.dir, "vars-with-password.yaml")
-	for p, endpoint := range map[string]string{cleanVars: s.src.Endpoint, passVars: withPass(s.src.Endpoint)} {
-		if err := os.WriteFile(p, []byte(fmt.Sprintf(cutoverVars, s.src.AccessKey, s.src.SecretKey, endpoint)), 0o600); err != nil {
+	base := readFile(t, s.Config)
+	cleanVars := filepath.Join(s.Dir, "vars.yaml")
+	passVars := filepath.Join(s.Dir, "vars-with-password.yaml")
+	for p, endpoint := range map[string]string{cleanVars: s.Src.Endpoint, passVars: withPass(s.Src.Endpoint)} {
+		if err := os.WriteFile(p, []byte(fmt.Sprintf(cutoverVars, s.Src.AccessKey, s.Src.SecretKey, endpoint)), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -183,11 +183,11 @@ func TestSecurityPasswordInEndpointIsRefusedAndNeverPrinted(t *testing.T) {
 		extra  []string // more flags
 		want   string
 	}{
-		{name: "source.endpoint", config: strings.Replace(base, s.src.Endpoint, withPass(s.src.Endpoint), 1), vars: cleanVars,
+		{name: "source.endpoint", config: strings.Replace(base, s.Src.Endpoint, withPass(s.Src.Endpoint), 1), vars: cleanVars,
 			want: "MIGRATOR_SOURCE_SECRET_KEY"},
-		{name: "destination.endpoint", config: strings.Replace(base, s.dst.Endpoint, withPass(s.dst.Endpoint), 1), vars: cleanVars,
+		{name: "destination.endpoint", config: strings.Replace(base, s.Dst.Endpoint, withPass(s.Dst.Endpoint), 1), vars: cleanVars,
 			want: "MIGRATOR_DESTINATION_SECRET_KEY"},
-		{name: "--source-endpoint", config: base, vars: cleanVars, extra: []string{"--source-endpoint", withPass(s.src.Endpoint)},
+		{name: "--source-endpoint", config: base, vars: cleanVars, extra: []string{"--source-endpoint", withPass(s.Src.Endpoint)},
 			want: "source.endpoint (from --source-endpoint)"},
 		{name: "global.s3.endpoint", config: base, vars: passVars, want: "global.s3.endpoint in " + passVars},
 		{name: "stateS3", config: base + "stateS3: s3://user:" + password + "@migrator-state/openreplay\n", vars: cleanVars,
@@ -195,7 +195,7 @@ func TestSecurityPasswordInEndpointIsRefusedAndNeverPrinted(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s.t = t
-			config := s.writeConfig(c.config)
+			config := s.WriteConfig(c.config)
 			for _, args := range [][]string{
 				{"plan", "--config", config},
 				{"copy", "--config", config},
@@ -246,7 +246,7 @@ func (s *site) runBounded(args ...string) (int, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Env = s.env
+	cmd.Env = s.Env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -29,9 +29,9 @@ func get(url string) int {
 func TestServeCopiesThenSyncsOnSchedule(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, seed.Spec{Sessions: 10, Assets: 10, Sourcemaps: 2, Seed: 21}, 4)
-	s.config = s.writeConfig(strings.Replace(readFile(t, s.config), "gracePeriod: 20s", "gracePeriod: 20s\nschedule: \"@every 1s\"", 1))
+	s.Config = s.WriteConfig(strings.Replace(readFile(t, s.Config), "gracePeriod: 20s", "gracePeriod: 20s\nschedule: \"@every 1s\"", 1))
 	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	cmd, out := s.command("serve", "--config", s.config, "--metrics-addr", addr)
+	cmd, out := s.Command("serve", "--config", s.Config, "--metrics-addr", addr)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -44,16 +44,16 @@ func TestServeCopiesThenSyncsOnSchedule(t *testing.T) {
 		return testenv.Sum(testenv.Scrape(t, metrics), "openreplay_migrator_last_run_success_timestamp_seconds", `kind="sync"`)
 	}
 	testenv.Eventually(t, 60*time.Second, "the bulk copy and a first sync", func() bool { return lastSync() > 0 })
-	s.assertIdentical()
+	s.AssertIdentical()
 
 	// A recording written now is copied by a scheduled sync.
 	key := "9999999999999999/dom.mobs"
-	if _, err := s.src.Client().PutObject(context.Background(), seed.Recordings, key, strings.NewReader("new session"), 11,
+	if _, err := s.Src.Client().PutObject(context.Background(), seed.Recordings, key, strings.NewReader("new session"), 11,
 		minio.PutObjectOptions{CacheControl: "max-age=2628000, immutable, private"}); err != nil {
 		t.Fatal(err)
 	}
 	testenv.Eventually(t, 30*time.Second, "the new recording in the destination", func() bool {
-		_, err := s.dst.Client().StatObject(context.Background(), "openreplay-recordings", key, minio.StatObjectOptions{})
+		_, err := s.Dst.Client().StatObject(context.Background(), "openreplay-recordings", key, minio.StatObjectOptions{})
 		return err == nil
 	})
 
@@ -80,7 +80,7 @@ func TestServeCopiesThenSyncsOnSchedule(t *testing.T) {
 	if d := testenv.Sum(after, "openreplay_migrator_requests_total", `op="list"`) - testenv.Sum(before, "openreplay_migrator_requests_total", `op="list"`); d < 6 {
 		t.Errorf("%v list requests over two syncs of 3 buckets; want at least 6", d)
 	}
-	s.assertIdentical()
+	s.AssertIdentical()
 
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {

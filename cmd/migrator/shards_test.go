@@ -24,7 +24,7 @@ func TestShardsCopyEveryObjectOnce(t *testing.T) {
 	const shards = 3
 	s := newSite(t, seed.Spec{Sessions: 60, Assets: 60, Sourcemaps: 6, LargeEvery: 15, LargeMax: 12 << 20, Odd: true, Seed: 11}, 4)
 	ctx := context.Background()
-	dc := s.dst.Client()
+	dc := s.Dst.Client()
 	for _, d := range destBuckets {
 		// Every PUT makes a version: an object copied twice shows as two versions.
 		if err := dc.EnableVersioning(ctx, d); err != nil {
@@ -33,10 +33,10 @@ func TestShardsCopyEveryObjectOnce(t *testing.T) {
 	}
 
 	copied := runShards(t, s, shards)
-	s.assertIdentical()
+	s.AssertIdentical()
 	total := 0
 	for src, dst := range destBuckets {
-		total += len(s.src.Snapshot(src))
+		total += len(s.Src.Snapshot(src))
 		for key, n := range keyVersions(t, dc, dst) {
 			if n != 1 {
 				t.Errorf("%s/%s has %d versions: copied by more than one shard", dst, key, n)
@@ -56,7 +56,7 @@ func TestShardsCopyEveryObjectOnce(t *testing.T) {
 	}
 	for i := range shards {
 		name := fmt.Sprintf("mobs--openreplay-recordings--shard-%d-of-%d.json", i, shards)
-		if _, err := os.Stat(filepath.Join(s.dir, "state", name)); err != nil {
+		if _, err := os.Stat(filepath.Join(s.Dir, "state", name)); err != nil {
 			t.Errorf("shard %d has no checkpoint of its own: %v", i, err)
 		}
 	}
@@ -67,7 +67,7 @@ func TestShardsCopyEveryObjectOnce(t *testing.T) {
 			t.Errorf("second run: shard %d copied %d objects", i, n)
 		}
 	}
-	if code, out := s.run("verify", "--config", s.config); code != 0 {
+	if code, out := s.Run("verify", "--config", s.Config); code != 0 {
 		t.Fatalf("verify after the shards exited %d:\n%s", code, out)
 	}
 }
@@ -84,11 +84,11 @@ func runShards(t *testing.T, s *site, shards int) []int {
 	errs := make([]error, shards)
 	var wg sync.WaitGroup
 	for i := range shards {
-		args := []string{"copy", "--config", s.config, "--progress", "off"}
+		args := []string{"copy", "--config", s.Config, "--progress", "off"}
 		if i != 0 {
 			args = append(args, "--shard", fmt.Sprintf("%d/%d", i, shards))
 		}
-		cmd, out := s.command(args...)
+		cmd, out := s.Command(args...)
 		if i == 0 {
 			cmd.Env = append(cmd.Env, "JOB_COMPLETION_INDEX=0", "MIGRATOR_SHARDS="+strconv.Itoa(shards))
 		}

@@ -1,9 +1,11 @@
 package testenv
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -12,14 +14,26 @@ var (
 	buildOnce sync.Once
 	buildPath string
 	buildErr  error
-	buildOut  []byte
 )
 
 // Migrator builds the migrator binary once per test process and returns its path.
 func Migrator(t testing.TB) string {
 	t.Helper()
-	root := RepoRoot(t)
+	path, err := BuildMigrator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// BuildMigrator is Migrator for a TestMain, which has no testing.TB.
+func BuildMigrator() (string, error) {
 	buildOnce.Do(func() {
+		gomod, err := exec.Command("go", "env", "GOMOD").Output()
+		if err != nil {
+			buildErr = fmt.Errorf("find the module: %w", err)
+			return
+		}
 		dir, err := os.MkdirTemp("", "migrator-bin-")
 		if err != nil {
 			buildErr = err
@@ -27,11 +41,10 @@ func Migrator(t testing.TB) string {
 		}
 		buildPath = filepath.Join(dir, "migrator")
 		cmd := exec.Command("go", "build", "-o", buildPath, "./cmd/migrator")
-		cmd.Dir = root
-		buildOut, buildErr = cmd.CombinedOutput()
+		cmd.Dir = filepath.Dir(strings.TrimSpace(string(gomod)))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build migrator: %v\n%s", err, out)
+		}
 	})
-	if buildErr != nil {
-		t.Fatalf("build migrator: %v\n%s", buildErr, buildOut)
-	}
-	return buildPath
+	return buildPath, buildErr
 }

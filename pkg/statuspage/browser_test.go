@@ -30,7 +30,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 	s := newSite(t, seed.Spec{Sessions: 60, Assets: 40, Sourcemaps: 6, LargeEvery: 12, LargeMax: 16 << 20, Seed: 8})
 	// ~90 MiB at 12 MiB/s, held after a third until the page has shown a moving bar:
 	// however slow the browser, there is a moment to see.
-	dst, release := throttle(t, s.dst.Addr(), 12<<20, 30<<20)
+	dst, release := throttle(t, s.Dst.Addr(), 12<<20, 30<<20)
 
 	b := startBrowser(t, chromium)
 	s.serve("@every 1h", dst)
@@ -92,7 +92,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 	// page says it lost the migrator meanwhile, then shows the retried key copied.
 	s.stop()
 	b.eventually(15*time.Second, "the page to notice the migrator is gone", func(d dom) bool { return d.Offline })
-	s.srcKeys = credentials.Value{AccessKeyID: s.src.AccessKey, SecretAccessKey: s.src.SecretKey}
+	s.srcKeys = credentials.Value{AccessKeyID: s.Src.AccessKey, SecretAccessKey: s.Src.SecretKey}
 	s.serve("@every 1h", dst)
 	b.eventually(2*time.Minute, "every bar at 100% and no failure", func(d dom) bool {
 		if d.Offline || d.phase() != "idle" || len(d.Buckets) != 3 {

@@ -16,7 +16,7 @@ import (
 func TestStatusCarriesTheMetricsNumbers(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, seed.Spec{Sessions: 20, Assets: 20, Sourcemaps: 4, LargeEvery: 10, LargeMax: 7 << 20, Seed: 9})
-	s.serve("@every 1h", s.dst.Endpoint)
+	s.serve("@every 1h", s.Dst.Endpoint)
 	testenv.Eventually(t, 120*time.Second, "the bulk copy to finish", func() bool {
 		st, _ := s.status()
 		return copyFinished(st)
@@ -95,7 +95,7 @@ func TestStatusCarriesTheMetricsNumbers(t *testing.T) {
 		}
 	}
 	// No credential of either side, and the markup of the key only as JSON escapes.
-	for _, secret := range []string{s.src.SecretKey, s.dst.SecretKey, s.src.AccessKey, s.dst.AccessKey, secretMarker,
+	for _, secret := range []string{s.Src.SecretKey, s.Dst.SecretKey, s.Src.AccessKey, s.Dst.AccessKey, secretMarker,
 		s.srcKeys.AccessKeyID, s.srcKeys.SecretAccessKey, s.srcKeys.SessionToken} {
 		if strings.Contains(string(body), secret) {
 			t.Errorf("/api/status holds a credential (%q):\n%s", secret, body)

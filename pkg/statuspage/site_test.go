@@ -7,12 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -37,40 +33,33 @@ const (
 	secretMarker = "testsecret-" // every MinIO secret key of testenv starts so
 )
 
-// site is two real MinIO servers, the source seeded like an OpenReplay install with a
-// skip, a conflict and a refused key planted, and `migrator serve` between them.
+// site is the end-to-end rig (testenv.Site) with a skip, a conflict and a refused key
+// planted, and `migrator serve` between its servers.
 type site struct {
-	t        *testing.T
-	src, dst *testenv.MinIO
-	dir      string
-	srcKeys  credentials.Value // what the migrator reads with: refused under evil/
-	addr     string            // --metrics-addr, where the page is
-	log      string
-	cmd      *exec.Cmd
+	*testenv.Site
+	t       *testing.T
+	srcKeys credentials.Value // what the migrator reads with: refused under evil/
+	addr    string            // --metrics-addr, where the page is
+	serving *testenv.Process
 }
 
 func newSite(t *testing.T, spec seed.Spec) *site {
 	t.Helper()
 	ctx := context.Background()
-	s := &site{t: t, src: testenv.StartMinIO(t), dst: testenv.StartMinIO(t), dir: t.TempDir()}
-	s.src.MakeBuckets(seed.Recordings, seed.Assets, seed.Sourcemaps)
-	if _, err := seed.Write(ctx, s.src.Client(), seed.Plan(spec), 8); err != nil {
-		t.Fatal(err)
-	}
-	s.dst.MakeBuckets(destRecs, destAssets, destMaps)
+	s := &site{t: t, Site: testenv.NewSite(t, testenv.SiteOptions{Spec: spec, Workers: 2})}
 	put := func(m *testenv.MinIO, bucket, key, body string) {
 		t.Helper()
 		if _, err := m.Client().PutObject(ctx, bucket, key, strings.NewReader(body), int64(len(body)), minio.PutObjectOptions{}); err != nil {
 			t.Fatalf("put %s/%s: %v", bucket, key, err)
 		}
 	}
-	put(s.src, seed.Assets, evilKey, "a recording's asset")
-	put(s.src, seed.Recordings, sameKey, "the same bytes on both sides")
-	put(s.dst, destRecs, sameKey, "the same bytes on both sides")
-	put(s.src, seed.Sourcemaps, conflictKey, "the source's map")
+	put(s.Src, seed.Assets, evilKey, "a recording's asset")
+	put(s.Src, seed.Recordings, sameKey, "the same bytes on both sides")
+	put(s.Dst, destRecs, sameKey, "the same bytes on both sides")
+	put(s.Src, seed.Sourcemaps, conflictKey, "the source's map")
 	time.Sleep(1100 * time.Millisecond) // S3 times have one-second resolution
-	put(s.dst, destMaps, conflictKey, "a newer map someone wrote at the destination")
-	s.srcKeys = refusingKeys(t, s.src)
+	put(s.Dst, destMaps, conflictKey, "a newer map someone wrote at the destination")
+	s.srcKeys = refusingKeys(t, s.Src)
 	return s
 }
 
@@ -109,42 +98,13 @@ func (s *site) serve(schedule, dstEndpoint string) {
 	if s.addr == "" {
 		s.addr = fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	}
-	cfg := filepath.Join(s.dir, "migrator.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`source:      {endpoint: %s}
-destination: {endpoint: %s}
-buckets:     {mobs: %s, sessions-assets: %s, sourcemaps: %s}
-workers: 2
-stateDir: %s
-allowInsecure: true
-schedule: %q
-`, s.src.Endpoint, dstEndpoint, destRecs, destAssets, destMaps, filepath.Join(s.dir, "state"), schedule)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(testenv.Migrator(t), "serve", "--config", cfg, "--metrics-addr", s.addr, "--log-format", "json")
-	cmd.Env = append(os.Environ(),
+	cfg := s.WriteConfig(s.ConfigText(dstEndpoint, fmt.Sprintf("schedule: %q\n", schedule)))
+	env := s.Env
+	s.Env = append(env[:len(env):len(env)],
 		"MIGRATOR_SOURCE_ACCESS_KEY="+s.srcKeys.AccessKeyID, "MIGRATOR_SOURCE_SECRET_KEY="+s.srcKeys.SecretAccessKey,
-		"MIGRATOR_SOURCE_SESSION_TOKEN="+s.srcKeys.SessionToken,
-		"MIGRATOR_DESTINATION_ACCESS_KEY="+s.dst.AccessKey, "MIGRATOR_DESTINATION_SECRET_KEY="+s.dst.SecretKey)
-	s.log = filepath.Join(s.dir, fmt.Sprintf("migrator-%d.log", time.Now().UnixNano()))
-	out, err := os.Create(s.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s.cmd = cmd
-	log := s.log
-	t.Cleanup(func() {
-		s.stop()
-		out.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(log)
-			t.Logf("migrator log %s (tail):\n%s", log, tail(string(b), 4000))
-		}
-	})
+		"MIGRATOR_SOURCE_SESSION_TOKEN="+s.srcKeys.SessionToken)
+	s.serving = s.Start("serve", "--config", cfg, "--metrics-addr", s.addr, "--log-format", "json")
+	s.Env = env
 	testenv.Eventually(t, 60*time.Second, "the status page", func() bool {
 		resp, err := http.Get(s.url("/"))
 		if err != nil {
@@ -157,19 +117,10 @@ schedule: %q
 
 // stop ends serve as Kubernetes would, and waits for it.
 func (s *site) stop() {
-	if s.cmd == nil {
-		return
+	if s.serving != nil {
+		s.serving.Stop()
+		s.serving = nil
 	}
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		s.cmd.Process.Kill()
-		<-done
-	}
-	s.cmd = nil
 }
 
 func (s *site) url(path string) string { return "http://" + s.addr + path }
@@ -299,11 +250,4 @@ func throttle(t *testing.T, target string, bytesPerSec, holdAfter int64) (endpoi
 		wg.Wait()
 	})
 	return "http://" + l.Addr().String(), release
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
 }
