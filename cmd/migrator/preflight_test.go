@@ -2,9 +2,12 @@ package main_test
 
 import (
 	"context"
+	"io"
+	"net"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/openreplay-migrator/openreplay-migrator/internal/seed"
@@ -79,5 +82,37 @@ func TestPreflightCommand(t *testing.T) {
 	code, out = s.Run("preflight", "--config", s.Config)
 	if code != 2 || !strings.Contains(out, "destination.secretKey") || strings.Contains(out, "wrong-secret-key") {
 		t.Fatalf("preflight with a wrong secret exited %d:\n%s", code, out)
+	}
+}
+
+// A destination that accepts connections and then says nothing: preflight gives up on
+// it after the configured stallTimeout, as the copy does, and names the destination.
+// (Its client once went without stallTimeout and waited the 2-minute default on each
+// of its attempts.) The silent peer is a listener in the test that reads and never answers.
+func TestPreflightHonoursStallTimeout(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, seed.Spec{Sessions: 1, Seed: 10}, 2)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held sync.WaitGroup
+	t.Cleanup(func() { l.Close(); held.Wait() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			held.Add(1)
+			go func() { defer held.Done(); io.Copy(io.Discard, c); c.Close() }()
+		}
+	}()
+	silent := "http://" + l.Addr().String()
+	config := s.WriteConfig(strings.Replace(readFile(t, s.Config), "destination: {endpoint: "+s.Dst.Endpoint+", region: us-east-1}",
+		"destination: {endpoint: "+silent+", region: us-east-1, stallTimeout: 1s}", 1))
+	code, out := s.runBounded("preflight", "--config", config)
+	if code == 0 || !strings.Contains(out, "destination") {
+		t.Fatalf("preflight against a silent destination exited %d; want a failure naming the destination:\n%s", code, out)
 	}
 }
