@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/openreplay-migrator/openreplay-migrator/internal/atomicfile"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/atomicfile"
 )
 
 // Dir stores each State as a JSON file in a folder.

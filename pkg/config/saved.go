@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/openreplay-migrator/openreplay-migrator/internal/atomicfile"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/atomicfile"
 )
 
 // SourceCredentialsFile is where `migrator cutover` keeps, in the state folder, the

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/openreplay-migrator/openreplay-migrator/internal/atomicfile"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/atomicfile"
 )
 
 // Step is the last step a cutover completed.

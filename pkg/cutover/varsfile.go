@@ -10,7 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/openreplay-migrator/openreplay-migrator/internal/atomicfile"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/atomicfile"
 )
 
 func digest(b []byte) string {
