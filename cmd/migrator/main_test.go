@@ -29,7 +29,9 @@ func TestMain(m *testing.M) {
 	if binary, err = testenv.BuildMigrator(); err != nil {
 		panic(err)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	os.RemoveAll(filepath.Dir(binary))
+	os.Exit(code)
 }
 
 var destBuckets = testenv.SiteBuckets
