@@ -248,7 +248,7 @@ func (c *Config) Validate() error {
 	if c.GracePeriod < 0 {
 		errs = append(errs, fmt.Errorf("gracePeriod: %s is negative", c.GracePeriod))
 	}
-	if c.Notifications != NotificationsAuto && c.Notifications != NotificationsOff {
+	if n := c.Notifications; n != "" && n != NotificationsAuto && n != NotificationsOff {
 		errs = append(errs, fmt.Errorf("notifications: %q is neither auto (copy what a MinIO source announces, between syncs) nor off", c.Notifications))
 	}
 	return errors.Join(errs...)
