@@ -122,6 +122,12 @@ fuzz:
 bench: $(TOOLS)/minio
 	./scripts/bench.sh
 
+# Source PUT to destination under `serve` by bucket notifications alone (issue 18, 4(c)):
+# p50/p99 and peak RSS into bench/results.md. Not part of `make test`.
+.PHONY: bench-notify
+bench-notify: $(TOOLS)/minio
+	./scripts/bench_notify.sh
+
 # The chart in a real Kubernetes API server: etcd, kube-apiserver and kube-controller-manager
 # on loopback (no scheduler, no kubelet: pods stay Pending). Built once from their Go modules
 # by tools/k8s/build.sh (a throwaway wrapper module; see there why); deploy/kube_test.go
