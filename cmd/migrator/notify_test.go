@@ -274,3 +274,49 @@ func TestServeScheduleOnlyWithoutNotifications(t *testing.T) {
 		t.Errorf("errors or stream lines logged for a store without notifications:\n%s", out)
 	}
 }
+
+// With shards, every pod hears every announcement and copies only the keys its shard
+// owns, by the rule its listing uses: two shards together copy each new object once.
+func TestServeShardsSplitAnnouncedObjects(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, seed.Spec{Sessions: 4, Assets: 2, Sourcemaps: 1, Seed: 53}, 4)
+	np := testenv.StartNotifyingProxy(t, s.src)
+	cfg := s.hourly(s.withEndpoints(np.Conn().Endpoint, s.dst.Endpoint))
+	var runs []*migratorRun
+	for i := range 2 {
+		r := s.start("serve", "--config", cfg, "--shard", fmt.Sprintf("%d/2", i))
+		defer r.kill()
+		runs = append(runs, r)
+	}
+	for _, r := range runs {
+		testenv.Eventually(t, 90*time.Second, "each shard's bulk copy, and its three streams open", func() bool {
+			return get("http://"+r.addr+"/healthz") == 200 &&
+				testenv.Sum(testenv.Scrape(t, "http://"+r.addr+"/metrics"), "openreplay_migrator_last_run_success_timestamp_seconds", `kind="copy"`) > 0 &&
+				streams(t, r.addr, "connected") == 3
+		})
+	}
+	const n = 20
+	for i := range n {
+		k := fmt.Sprintf("66666666666666%02d/dom.mobs", i)
+		if _, err := np.Client().PutObject(context.Background(), seed.Recordings, k, strings.NewReader("sharded"), 7, minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copied := func() (total float64, each []float64) {
+		for _, r := range runs {
+			v := testenv.Sum(testenv.Scrape(t, "http://"+r.addr+"/metrics"), "openreplay_migrator_notification_objects_total")
+			total += v
+			each = append(each, v)
+		}
+		return total, each
+	}
+	testenv.Eventually(t, 60*time.Second, "the new objects copied by the shards", func() bool {
+		total, _ := copied()
+		return total >= n
+	})
+	total, each := copied()
+	if total != n || each[0] == 0 || each[1] == 0 {
+		t.Errorf("shards copied %v of %d announced objects (%v each); want each once, both shards at work", total, n, each)
+	}
+	s.assertIdentical()
+}
