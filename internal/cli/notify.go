@@ -43,6 +43,12 @@ func (p *parts) startNotifications(ctx context.Context, catchUp func()) (stop fu
 		opened = append(opened, n)
 	}
 	p.metrics.NotifyMode(metrics.NotifyListening, buckets)
+	// As many copies at once as a pass makes: with the adaptive concurrency, its gate
+	// decides how many of them run, for passes and announced objects together.
+	workers := p.cfg.Workers
+	if g := p.limits.engineGate(); g != nil {
+		workers = g.Max()
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -51,7 +57,7 @@ func (p *parts) startNotifications(ctx context.Context, catchUp func()) (stop fu
 				n.Close()
 			}
 		}()
-		err := notify.Run(ctx, notify.Options{Source: p.srcNotifier, Copiers: copiers,
+		err := notify.Run(ctx, notify.Options{Source: p.srcNotifier, Copiers: copiers, Workers: workers,
 			Gate: p.limits.engineGate(), CatchUp: catchUp, Observer: p.metrics, Log: p.log})
 		if errors.Is(err, store.ErrNoNotifications) {
 			p.metrics.NotifyMode(metrics.NotifySchedule, nil)
