@@ -112,6 +112,12 @@ fuzz:
 	  $(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -parallel 1 ./$${t%%:*}; \
 	done
 
+# Source PUT to destination under `serve` by bucket notifications alone (issue 18, 4(c)):
+# p50/p99 and peak RSS into bench/results.md. Not part of `make test`.
+.PHONY: bench-notify
+bench-notify: $(TOOLS)/minio
+	./scripts/bench_notify.sh
+
 # The migrator against a bare GET->PUT loop (tools/baseline) on two local MinIO servers:
 # speed, peak RSS, requests per object, a re-run with nothing to copy, resume after
 # kill -9, the baseline against itself (the machine's noise floor), a wide-area link

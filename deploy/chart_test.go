@@ -60,6 +60,11 @@ var chartCases = []chartCase{
 		external: []string{fullname + "-source", "openreplay-migrator-destination"},
 	},
 	{
+		// A bare off is YAML 1.1's false in values: the config still says off.
+		name: "notifications off", values: "notifications: off\n", mode: "serve", shards: 1, claim: fullname + "-state",
+		external: []string{fullname + "-source", "openreplay-migrator-destination"},
+	},
+	{
 		name: "copy job", values: "mode: copy\n",
 		mode: "copy", shards: 1, claim: fullname + "-state",
 		external: []string{fullname + "-source", "openreplay-migrator-destination"},
@@ -413,6 +418,9 @@ func checkEnv(t *testing.T, m *manifest, c chartCase, w workload, ctr corev1.Con
 
 func checkMode(t *testing.T, m *manifest, c chartCase, w workload, cfg *config.Config) {
 	t.Helper()
+	if want := map[bool]string{true: config.NotificationsOff, false: config.NotificationsAuto}[strings.Contains(c.values, "notifications: off")]; cfg.Notifications != want {
+		t.Errorf("%s: config notifications %q; want %q", w, cfg.Notifications, want)
+	}
 	ctr := w.pod.Spec.Containers[0]
 	shardsEnv := envValue(ctr, "MIGRATOR_SHARDS")
 	switch c.mode {
@@ -676,6 +684,7 @@ func TestChartRefusesBadValues(t *testing.T) {
 		{"emptyDir-like state", "state: {accessMode: ReadOnlyMany}\n", "accessMode"},
 		{"state location not s3://", "state: {s3: \"migrator-state/prod\"}\n", "/state/s3"},
 		{"endpoint with a path", "destination: {endpoint: \"https://s3.example.com/bucket\"}\n", "endpoint"},
+		{"notifications on", "notifications: on\n", "/notifications"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

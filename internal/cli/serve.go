@@ -42,6 +42,8 @@ func (c *serveCmd) Run(ctx context.Context, env *Env) int {
 		return fail(env.Stderr, "serve", usageError{fmt.Errorf("schedule %q: %w (want five cron fields, e.g. \"*/15 * * * *\", or @every 5m)", p.cfg.Schedule, err)})
 	}
 	r := &runner{p: p, flags: &c.common}
+	// The streams open first, so nothing written during the first run goes unannounced.
+	stopNotify := p.startNotifications(ctx, r.catchUp(ctx))
 	// The bulk copy first, unless every pair has completed a pass before.
 	kind := "sync"
 	if !p.allCompleted(ctx) {
@@ -57,6 +59,7 @@ func (c *serveCmd) Run(ctx context.Context, env *Env) int {
 	// cron's Stop waits for a running job, which stops taking work on ctx and lets its
 	// in-flight objects finish within the grace period.
 	<-cr.Stop().Done()
+	stopNotify()
 	r.wait()
 	p.log.Info("stopped; checkpoints are written")
 	return ExitOK
@@ -78,6 +81,36 @@ func (r *runner) run(ctx context.Context, kind string) {
 		return
 	}
 	defer r.mu.Unlock()
+	r.pass(ctx, kind)
+}
+
+// catchUp returns a trigger for a sync after the run in progress, if any: a
+// notification stream that was down missed what changed meanwhile, which a run that
+// began before may have listed past already. Triggers while one waits are one sync.
+func (r *runner) catchUp(ctx context.Context) func() {
+	wanted := make(chan struct{}, 1)
+	r.wg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-wanted:
+				r.mu.Lock()
+				r.pass(ctx, "sync")
+				r.mu.Unlock()
+			}
+		}
+	})
+	return func() {
+		select {
+		case wanted <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// pass runs one pass; r.mu is held.
+func (r *runner) pass(ctx context.Context, kind string) {
 	if ctx.Err() != nil {
 		return
 	}

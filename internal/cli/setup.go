@@ -73,6 +73,10 @@ type parts struct {
 	quietProgress bool
 	// metricsFile receives the final metrics at close (--metrics-file).
 	metricsFile string
+
+	// srcNotifier is the bare source client, for serve's notification stream (the
+	// stack's wrappers are for request and answer calls).
+	srcNotifier store.Notifier
 }
 
 // usageError is bad usage or configuration: exit status 2.
@@ -133,9 +137,11 @@ func (c *common) build(env *Env) (*parts, error) {
 	if p.limits, err = newLimits(cfg, metrics.NewConcurrency(p.reg, limit.Reasons), p.metrics, p.log); err != nil {
 		return nil, usageError{err}
 	}
-	if p.src, _, err = c.store("source", cfg.Source, cfg.InFlightMax(), p.metrics, p.limits, cfg.Retry.Policy()); err != nil {
+	var srcClient *s3.Client
+	if p.src, srcClient, err = c.store("source", cfg.Source, cfg.InFlightMax(), p.metrics, p.limits, cfg.Retry.Policy()); err != nil {
 		return nil, usageError{err}
 	}
+	p.srcNotifier = srcClient
 	var dstClient *s3.Client
 	if p.dst, dstClient, err = c.store("destination", cfg.Destination, cfg.InFlightMax(), p.metrics, p.limits, cfg.Retry.Policy()); err != nil {
 		return nil, usageError{err}

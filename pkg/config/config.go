@@ -62,6 +62,10 @@ type Config struct {
 	AllowInsecure bool          `yaml:"allowInsecure"`
 	Schedule      string        `yaml:"schedule"`    // cron, for serve
 	GracePeriod   time.Duration `yaml:"gracePeriod"` // in-flight objects' time to finish on SIGTERM
+
+	// Notifications: "auto" (default) has serve copy what a MinIO source announces
+	// between syncs; "off" leaves it to the schedule.
+	Notifications string `yaml:"notifications"`
 }
 
 // Defaults.
@@ -69,6 +73,12 @@ const (
 	DefaultStateDir = "/var/lib/openreplay-migrator"
 	DefaultSchedule = "*/15 * * * *"
 	DefaultGrace    = 30 * time.Second
+)
+
+// The values of notifications:.
+const (
+	NotificationsAuto = "auto"
+	NotificationsOff  = "off"
 )
 
 func accessEnvName(side string) string {
@@ -188,6 +198,9 @@ func (c *Config) applyDefaults() {
 	if c.Schedule == "" {
 		c.Schedule = DefaultSchedule
 	}
+	if c.Notifications == "" {
+		c.Notifications = NotificationsAuto
+	}
 	if c.GracePeriod == 0 {
 		c.GracePeriod = DefaultGrace
 	}
@@ -234,6 +247,9 @@ func (c *Config) Validate() error {
 	}
 	if c.GracePeriod < 0 {
 		errs = append(errs, fmt.Errorf("gracePeriod: %s is negative", c.GracePeriod))
+	}
+	if n := c.Notifications; n != "" && n != NotificationsAuto && n != NotificationsOff {
+		errs = append(errs, fmt.Errorf("notifications: %q is neither auto (copy what a MinIO source announces, between syncs) nor off", c.Notifications))
 	}
 	return errors.Join(errs...)
 }

@@ -35,6 +35,7 @@ type Metrics struct {
 	overlap     prometheus.Counter
 	tagsDropped *prometheus.CounterVec
 	phase       *prometheus.GaugeVec
+	notify      *notifyMetrics
 
 	now func() time.Time // replaced in tests to make rates and ETAs exact
 
@@ -45,6 +46,9 @@ type Metrics struct {
 	inflightN  int64
 	limitN     int64 // objects allowed in flight (SetConcurrencyLimit)
 	lastRuns   map[string]*RunStatus
+	// The notification stream's state for the status (notify.go).
+	notifyMode    string
+	notifyBuckets map[string]*NotificationBucket
 }
 
 // New creates the collectors and registers them on reg; it panics if reg already holds
@@ -101,6 +105,7 @@ func New(reg prometheus.Registerer) *Metrics {
 			Namespace: namespace, Name: "phase",
 			Help: "1 for the phase the process is in (copy, sync, verify, cutover, idle), 0 for the others.",
 		}, []string{"phase"}),
+		notify:     newNotifyMetrics(),
 		now:        time.Now,
 		buckets:    map[string]*bucket{},
 		seenPhases: map[string]bool{},
@@ -119,6 +124,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	m.phase.WithLabelValues("idle").Set(1)
 	reg.MustRegister(m.objects, m.bytesCopied, m.requests, m.duration, m.retries, m.inflight,
 		m.runSuccess, m.runDuration, m.runs, m.overlap, m.tagsDropped, m.phase, bucketCollector{m})
+	reg.MustRegister(m.notify.collectors()...)
 	return m
 }
 

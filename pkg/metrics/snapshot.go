@@ -19,6 +19,8 @@ type Snapshot struct {
 	ConcurrencyLimit int64          `json:"concurrencyLimit"`
 	Buckets          []BucketStatus `json:"buckets"` // by name
 	Runs             []RunStatus    `json:"runs"`    // by kind
+	// Notifications: serve's stream of the source's bucket notifications; nil elsewhere.
+	Notifications *NotificationStatus `json:"notifications,omitempty"`
 }
 
 // BucketStatus is one source bucket's current pass, or its last one when none runs.
@@ -79,6 +81,7 @@ func (m *Metrics) Snapshot() Snapshot {
 	for _, kind := range slices.Sorted(maps.Keys(m.lastRuns)) {
 		s.Runs = append(s.Runs, *m.lastRuns[kind])
 	}
+	s.Notifications = m.notifyStatus()
 	return s
 }
 

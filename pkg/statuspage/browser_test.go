@@ -86,6 +86,9 @@ func TestStatusPageInBrowser(t *testing.T) {
 	if !strings.Contains(d.Runs, "Last copy") || !strings.Contains(d.Runs, "failed") {
 		t.Errorf("runs on the page = %q, want the failed copy", d.Runs)
 	}
+	if !strings.Contains(d.Runs, "Notifications") || !strings.Contains(d.Runs, "streams connected") {
+		t.Errorf("runs on the page = %q, want serve's notification streams", d.Runs)
+	}
 	b.screenshot(filepath.Join(out, "statuspage-failed.png"))
 
 	// The operator gives the migrator a key that may read everything and restarts it; the

@@ -227,6 +227,16 @@
         (r.lastOk ? "ok" : "failed") + " · " + when(r.lastFinished, now) + " · took " + duration(r.lastDurationSeconds),
         r.lastOk ? "" : "bad"]);
     }
+    // serve's notification streams: what copies new objects between the syncs.
+    const n = s.notifications;
+    if (n) {
+      const bs = n.buckets || [];
+      const up = bs.filter((b) => b.connected).length;
+      const copied = bs.reduce((a, b) => a + b.copied, 0);
+      const text = n.mode === "listening" ? up + " of " + bs.length + " streams connected · " + count(copied) + " copied"
+        : n.mode === "schedule" ? "source is not MinIO: schedule only" : "off: schedule only";
+      rows.push(["notifications", "Notifications", text, n.mode === "listening" && up < bs.length ? "warn" : ""]);
+    }
     stats(byId("runs"), rows);
   }
 
