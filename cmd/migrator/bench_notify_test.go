@@ -33,8 +33,8 @@ func TestBenchNotify(t *testing.T) {
 	rate := envInt("BENCH_NOTIFY_RATE", 20)
 	seconds := envInt("BENCH_NOTIFY_SECONDS", 60)
 	s := newSite(t, seed.Spec{Sessions: 20, Assets: 10, Sourcemaps: 2, Seed: 51}, 16)
-	np := testenv.StartNotifyingProxy(t, s.src)
-	r := s.start("serve", "--config", s.hourly(s.withEndpoints(np.Conn().Endpoint, s.dst.Endpoint)))
+	np := testenv.StartNotifyingProxy(t, s.Src)
+	r := s.start("serve", "--config", s.hourly(s.withEndpoints(np.Conn().Endpoint, s.Dst.Endpoint)))
 	defer r.kill()
 	testenv.Eventually(t, 120*time.Second, "the bulk copy, and three notification streams open", func() bool {
 		return get("http://"+r.addr+"/healthz") == 200 &&
@@ -55,7 +55,7 @@ func TestBenchNotify(t *testing.T) {
 		c      *minio.Client
 		bucket string
 		into   map[string]time.Time
-	}{{s.dst.Client(), "openreplay-recordings", seen}, {s.src.Client(), seed.Recordings, floor}} {
+	}{{s.Dst.Client(), "openreplay-recordings", seen}, {s.Src.Client(), seed.Recordings, floor}} {
 		watch.Go(func() {
 			for ctx.Err() == nil {
 				for o := range w.c.ListObjectsIter(ctx, w.bucket, minio.ListObjectsOptions{Recursive: true, Prefix: "77"}) {

@@ -59,7 +59,7 @@ func exists(c *minio.Client, bucket, key string) bool {
 // hourly makes serve's schedule hourly: a test that sees an object arrive before any
 // scheduled sync ran knows the notification stream brought it.
 func (s *site) hourly(config string) string {
-	return s.writeConfig(strings.Replace(readFile(s.t, config), "gracePeriod: 20s", "gracePeriod: 20s\nschedule: \"@every 1h\"", 1))
+	return s.WriteConfig(strings.Replace(readFile(s.t, config), "gracePeriod: 20s", "gracePeriod: 20s\nschedule: \"@every 1h\"", 1))
 }
 
 // Under serve with an hourly schedule, objects written to a MinIO source reach the
@@ -69,8 +69,8 @@ func (s *site) hourly(config string) string {
 func TestServeCopiesAnnouncedObjectsBetweenSyncs(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, seed.Spec{Sessions: 5, Assets: 5, Sourcemaps: 1, Seed: 41}, 4)
-	np := testenv.StartNotifyingProxy(t, s.src) // the stand-in for a MinIO that flushes its stream
-	cfg := s.hourly(s.withEndpoints(np.Conn().Endpoint, s.dst.Endpoint))
+	np := testenv.StartNotifyingProxy(t, s.Src) // the stand-in for a MinIO that flushes its stream
+	cfg := s.hourly(s.withEndpoints(np.Conn().Endpoint, s.Dst.Endpoint))
 	r := s.start("serve", "--config", cfg)
 	defer r.kill()
 	t.Cleanup(func() {
@@ -89,7 +89,7 @@ func TestServeCopiesAnnouncedObjectsBetweenSyncs(t *testing.T) {
 		t.Fatalf("objects copied from notifications before any was written: %v", testenv.Sum(n, "openreplay_migrator_notification_objects_total"))
 	}
 	ctx := context.Background()
-	src, dst := np.Client(), s.dst.Client()
+	src, dst := np.Client(), s.Dst.Client()
 	// A recording copied earlier is deleted at the source: the destination keeps it.
 	gone := ""
 	for o := range src.ListObjectsIter(ctx, seed.Recordings, minio.ListObjectsOptions{Recursive: true}) {
@@ -160,8 +160,8 @@ func TestServeCopiesAnnouncedObjectsBetweenSyncs(t *testing.T) {
 	}
 
 	// The listing sync that follows copies nothing: the notified copies are recognised.
-	mf := filepath.Join(s.dir, "sync.prom")
-	if code, out := s.run("sync", "--config", cfg, "--metrics-file", mf, "--progress", "off"); code != 0 {
+	mf := filepath.Join(s.Dir, "sync.prom")
+	if code, out := s.Run("sync", "--config", cfg, "--metrics-file", mf, "--progress", "off"); code != 0 {
 		t.Fatalf("sync exited %d:\n%s", code, out)
 	}
 	f, err := os.Open(mf)
@@ -187,8 +187,8 @@ func TestServeCopiesAnnouncedObjectsBetweenSyncs(t *testing.T) {
 func TestServeNotificationStreamReconnects(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, seed.Spec{Sessions: 3, Assets: 3, Sourcemaps: 1, Seed: 43}, 4)
-	x := testenv.StartNotifyingProxy(t, s.src)
-	cfg := s.hourly(s.withEndpoints(x.Conn().Endpoint, s.dst.Endpoint))
+	x := testenv.StartNotifyingProxy(t, s.Src)
+	cfg := s.hourly(s.withEndpoints(x.Conn().Endpoint, s.Dst.Endpoint))
 	r := s.start("serve", "--config", cfg)
 	defer r.kill()
 	t.Cleanup(func() {
@@ -216,7 +216,7 @@ func TestServeNotificationStreamReconnects(t *testing.T) {
 	x.Restore()
 	testenv.Eventually(t, 120*time.Second, "the objects written while the stream was down, in the destination", func() bool {
 		for _, k := range keys {
-			if !exists(s.dst.Client(), "openreplay-recordings", k) {
+			if !exists(s.Dst.Client(), "openreplay-recordings", k) {
 				return false
 			}
 		}
@@ -231,7 +231,7 @@ func TestServeNotificationStreamReconnects(t *testing.T) {
 	if !strings.Contains(r.output(), "notification stream down; reconnecting") {
 		t.Errorf("no log line says the stream went down:\n%s", r.output())
 	}
-	s.assertIdentical()
+	s.AssertIdentical()
 }
 
 // A source that has not shown it is MinIO (versitygw here, as RustFS would be) is never
@@ -244,8 +244,8 @@ func TestServeScheduleOnlyWithoutNotifications(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := newSite(t, seed.Spec{Sessions: 1, Seed: 47}, 4) // its MinIO source is replaced
-	s.env = append(s.env, "MIGRATOR_SOURCE_ACCESS_KEY="+v.Conn().AccessKey, "MIGRATOR_SOURCE_SECRET_KEY="+v.Conn().SecretKey)
-	cfg := s.hourly(s.withEndpoints(v.Conn().Endpoint, s.dst.Endpoint))
+	s.Env = append(s.Env, "MIGRATOR_SOURCE_ACCESS_KEY="+v.Conn().AccessKey, "MIGRATOR_SOURCE_SECRET_KEY="+v.Conn().SecretKey)
+	cfg := s.hourly(s.withEndpoints(v.Conn().Endpoint, s.Dst.Endpoint))
 	r := s.start("serve", "--config", cfg)
 	defer r.kill()
 	t.Cleanup(func() {
@@ -280,8 +280,8 @@ func TestServeScheduleOnlyWithoutNotifications(t *testing.T) {
 func TestServeShardsSplitAnnouncedObjects(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, seed.Spec{Sessions: 4, Assets: 2, Sourcemaps: 1, Seed: 53}, 4)
-	np := testenv.StartNotifyingProxy(t, s.src)
-	cfg := s.hourly(s.withEndpoints(np.Conn().Endpoint, s.dst.Endpoint))
+	np := testenv.StartNotifyingProxy(t, s.Src)
+	cfg := s.hourly(s.withEndpoints(np.Conn().Endpoint, s.Dst.Endpoint))
 	var runs []*migratorRun
 	for i := range 2 {
 		r := s.start("serve", "--config", cfg, "--shard", fmt.Sprintf("%d/2", i))
@@ -318,5 +318,5 @@ func TestServeShardsSplitAnnouncedObjects(t *testing.T) {
 	if total != n || each[0] == 0 || each[1] == 0 {
 		t.Errorf("shards copied %v of %d announced objects (%v each); want each once, both shards at work", total, n, each)
 	}
-	s.assertIdentical()
+	s.AssertIdentical()
 }
