@@ -23,6 +23,7 @@ var notMinIO = []struct {
 	start func(*testing.T) testenv.Server
 }{
 	{"versitygw", func(t *testing.T) testenv.Server { return testenv.StartVersitygw(t) }},
+	{"seaweedfs", func(t *testing.T) testenv.Server { return testenv.StartSeaweedFS(t) }},
 }
 
 // mixedSmall has multipart recordings (three 5 MiB parts at most), tags, headers and
