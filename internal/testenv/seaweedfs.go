@@ -40,13 +40,22 @@ func StartSeaweedFS(t testing.TB) *SeaweedFS {
 	port := func() string { return strconv.Itoa(FreePort(t)) }
 	s3Port := port()
 	conn.Endpoint = "http://127.0.0.1:" + s3Port
+	grpc := map[string]string{"master": port(), "volume": port(), "filer": port(), "s3": port()}
+	// weed also serves each gRPC port on a Unix socket named after it in /tmp, which it
+	// leaves behind (and removes before listening there again); cleanups run after the
+	// process has stopped.
+	t.Cleanup(func() {
+		for name, p := range grpc {
+			os.Remove(filepath.Join("/tmp", "seaweedfs-"+name+"-grpc-"+p+".sock"))
+		}
+	})
 	args := []string{"server", "-dir=" + data, "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
 		// weed takes port+10000 for each gRPC port it is not given, which can be a port
 		// another test's server picked: every one is given.
-		"-master.port=" + port(), "-master.port.grpc=" + port(),
-		"-volume.port=" + port(), "-volume.port.grpc=" + port(),
-		"-filer.port=" + port(), "-filer.port.grpc=" + port(),
-		"-s3", "-s3.port=" + s3Port, "-s3.port.grpc=" + port(),
+		"-master.port=" + port(), "-master.port.grpc=" + grpc["master"],
+		"-volume.port=" + port(), "-volume.port.grpc=" + grpc["volume"],
+		"-filer.port=" + port(), "-filer.port.grpc=" + grpc["filer"],
+		"-s3", "-s3.port=" + s3Port, "-s3.port.grpc=" + grpc["s3"],
 		"-s3.port.iceberg=0", "-s3.port.lance=0", // fixed default ports otherwise
 		"-s3.config=" + identities,
 		"-filer.localSocket=" + filepath.Join(dir, "filer.sock"), "-s3.localSocket=" + filepath.Join(dir, "s3.sock"),
