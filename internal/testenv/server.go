@@ -15,10 +15,11 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
-// Server is one S3 server a test started: MinIO, versitygw, or the tag-refusing proxy.
+// Server is one S3 server a test started: MinIO, versitygw, SeaweedFS, or the
+// tag-refusing proxy.
 // Tests that must hold on every store loop over them.
 type Server interface {
-	// Kind names the implementation: "minio", "versitygw", "tagless-proxy".
+	// Kind names the implementation: "minio", "versitygw", "seaweedfs", "tagless-proxy".
 	Kind() string
 	Conn() Conn
 	// Client is an independent minio-go client with the root key, for seeding and checking.

@@ -69,6 +69,11 @@ func TestMinIOExtensionOnlyWhereItWorks(t *testing.T) {
 			v.MakeBuckets("tags")
 			return v.Conn(), "tags"
 		}, 0},
+		{"not-minio-seaweedfs", func(t *testing.T) (testenv.Conn, string) {
+			w := testenv.StartSeaweedFS(t)
+			w.MakeBuckets("tags")
+			return w.Conn(), "tags"
+		}, 0},
 		{"minio-look-alike", func(t *testing.T) (testenv.Conn, string) {
 			c := m.Conn()
 			c.Endpoint = lookAlike(t, m)

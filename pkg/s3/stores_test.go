@@ -24,6 +24,7 @@ var starters = []struct {
 	{"minio", func(t *testing.T) testenv.Server { return testenv.StartMinIO(t) }},
 	{"tagless-proxy", func(t *testing.T) testenv.Server { return testenv.StartTaglessProxy(t, testenv.StartMinIO(t)) }},
 	{"versitygw", func(t *testing.T) testenv.Server { return testenv.StartVersitygw(t) }},
+	{"seaweedfs", func(t *testing.T) testenv.Server { return testenv.StartSeaweedFS(t) }},
 }
 
 // Every store runs the suite twice: on the bare client, and on the stack the commands

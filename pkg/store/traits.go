@@ -21,8 +21,8 @@ type Traits struct {
 	// a multipart object is copied in one request.
 	GetsPartsByNumber bool
 	// FolderKeysKeepHeaders: an empty object under a key ending in "/" keeps its
-	// Content-Type, Content-Encoding and Cache-Control (versitygw's posix backend makes
-	// it a folder and keeps none of them).
+	// headers and user metadata (versitygw's posix backend makes it a folder and keeps
+	// none of them; SeaweedFS keeps only the Content-Type).
 	FolderKeysKeepHeaders bool
 	// FolderKeysTakeBodies: a key ending in "/" may hold bytes (versitygw refuses them:
 	// 400 DirectoryObjectContainsData).

@@ -46,15 +46,19 @@ func (d *deepChecker) check(key string) {
 		if err != nil {
 			return err
 		}
+		var lost []string
+		if strings.HasSuffix(key, "/") {
+			lost = b.lostAsFolder(a)
+		}
 		switch {
 		case a.headers == b.headers && a.tags == b.tags:
 		case a.headers == b.headers && b.tags == "":
 			// The bucket keeps no tags (R2 refuses them, GCS has none): a loss the
 			// copy reported, not a copy gone wrong.
 			d.add(Difference{Kind: TagsDropped, Key: key, Detail: "the destination keeps no tags; source has " + a.tags})
-		case strings.HasSuffix(key, "/") && b.lostFolderHeaders(a):
-			d.add(Difference{Kind: Different, Key: key, Detail: "the destination keeps this key ending in / as a folder, " +
-				"without its Content-Type, Content-Encoding and Cache-Control (versitygw's posix backend does): source " + a.String() + "; destination " + b.String()})
+		case len(lost) > 0:
+			d.add(Difference{Kind: Different, Key: key, Detail: "the destination keeps this key ending in / as a folder and dropped its " +
+				strings.Join(lost, ", ") + " (versitygw's posix backend and SeaweedFS do): source " + a.String() + "; destination " + b.String()})
 		default:
 			d.add(Difference{Kind: Different, Key: key, Detail: "headers, metadata or tags differ: source " + a.String() + "; destination " + b.String()})
 		}
@@ -77,11 +81,32 @@ type description struct {
 
 func (d description) String() string { return d.headers + " tags={" + d.tags + "}" }
 
-// lostFolderHeaders: d, under a key ending in "/", lacks a header src had, the way a
-// store that keeps such keys as folders loses them.
-func (d description) lostFolderHeaders(src description) bool {
-	return d.h.ContentType != src.h.ContentType || (src.h.ContentEncoding != "" && d.h.ContentEncoding == "") ||
-		(src.h.CacheControl != "" && d.h.CacheControl == "")
+// lostAsFolder names what d, under a key ending in "/", lacks of what src had, the
+// way stores that keep such keys as folders lose it: versitygw's posix backend every
+// header (its Content-Type becomes application/x-directory), SeaweedFS all but the
+// Content-Type.
+func (d description) lostAsFolder(src description) []string {
+	var lost []string
+	if d.h.ContentType != src.h.ContentType {
+		lost = append(lost, "Content-Type")
+	}
+	for _, h := range []struct{ name, src, dst string }{
+		{"Content-Encoding", src.h.ContentEncoding, d.h.ContentEncoding},
+		{"Cache-Control", src.h.CacheControl, d.h.CacheControl},
+		{"Content-Disposition", src.h.ContentDisposition, d.h.ContentDisposition},
+		{"Content-Language", src.h.ContentLanguage, d.h.ContentLanguage},
+	} {
+		if h.src != "" && h.dst == "" {
+			lost = append(lost, h.name)
+		}
+	}
+	if len(src.h.UserMetadata) > 0 && len(d.h.UserMetadata) == 0 {
+		lost = append(lost, "user metadata")
+	}
+	if src.tags != "" && d.tags == "" {
+		lost = append(lost, "tags")
+	}
+	return lost
 }
 
 func (d *deepChecker) describe(s store.Store, bucket, key string) (description, error) {

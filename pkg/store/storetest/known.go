@@ -12,4 +12,6 @@ var Known = map[string]store.Traits{
 	"tagless-proxy": {PartETagsAreMD5: true, MultipartETagsAreS3Style: true, GetsPartsByNumber: true,
 		FolderKeysKeepHeaders: true, FolderKeysTakeBodies: true},
 	"versitygw": {KeepsTags: true, PartETagsAreMD5: true, MultipartETagsAreS3Style: true, GetsPartsByNumber: true},
+	"seaweedfs": {KeepsTags: true, PartETagsAreMD5: true, MultipartETagsAreS3Style: true, GetsPartsByNumber: true,
+		FolderKeysTakeBodies: true},
 }
