@@ -7,7 +7,8 @@
 # half-the-CPUs rule weighed where TLS costs CPU). Each is run once per scenario: the link, not the CPU, sets the
 # pace here, so the spread between runs is small next to the differences measured.
 # Knobs: BENCH_WAN_RTTS="20 80" (ms), BENCH_WAN_KBPS=2048 (KiB/s per connection),
-# BENCH_WAN_SCHEMES="http https", BENCH_WAN=off to skip.
+# BENCH_WAN_SCHEMES="http https", BENCH_WAN_ENTRIES (default: all of the above), BENCH_WAN=off
+# to skip.
 
 wan_rtts=${BENCH_WAN_RTTS:-20 80}
 wan_kbps=${BENCH_WAN_KBPS:-2048}
@@ -101,6 +102,7 @@ for scheme in $wan_schemes; do
     echo "== wan: $scheme, ${rtt} ms round trip, ${wan_kbps} KiB/s per connection"
     entries="migrator-auto migrator-32 baseline-16 baseline-32 baseline-64 baseline-128 baseline-256"
     [ "$scheme" = http ] || entries+=" migrator-all-cpus"
+    entries=${BENCH_WAN_ENTRIES:-$entries}
     for entry in $entries; do
       wan_copy "$scheme" "$rtt" "$entry"
     done

@@ -13,7 +13,7 @@ import (
 const (
 	ReasonStart         = "start"
 	ReasonRising        = "throughput_rising"  // more in flight brought more done
-	ReasonFalling       = "throughput_falling" // the last increase made things worse
+	ReasonFalling       = "throughput_falling" // the last increase made things worse, or did not pay
 	ReasonProbe         = "probe"              // flat for a while: look for more room
 	ReasonThrottled     = "throttled"          // SlowDown, 429
 	ReasonTimeout       = "timeout"
@@ -27,9 +27,11 @@ var Reasons = []string{ReasonStart, ReasonRising, ReasonFalling, ReasonProbe, Re
 
 // Adaptive is the number of objects in flight, found while the copy runs. On a link with
 // round trips of tens of milliseconds the rate is set by how many objects wait at once,
-// and nobody knows the right number for their link: so it starts low, doubles while
-// the rate of finished work rises with it, then creeps; it backs off multiplicatively on
-// throttling, timeouts, latency far above its floor, and a live source that slows down.
+// and nobody knows the right number for their link: so it starts at the old fixed
+// default, doubles while the rate of finished work rises with it, then creeps; an
+// increase that does not pay is taken back, so it settles where more in flight stops
+// bringing more done (each object in flight costs memory). It backs off multiplicatively
+// on throttling, timeouts, latency far above its floor, and a live source that slows down.
 type Adaptive struct {
 	min, max int
 	// SourceLatency, when set, is the source GET latency (p90 over a window) above which
@@ -48,6 +50,7 @@ type Adaptive struct {
 	// controller state, owned by Run
 	prevLimit int
 	prevRate  float64
+	objTime   time.Duration // how long an object spent in flight, on average, last window
 	slowStart bool
 	settle    bool // the window after a change is a transition: not judged
 	flat      int  // windows in a row without a clear change
@@ -61,7 +64,16 @@ type windowStats struct {
 	throttled, timeouts int
 	waited              bool // an Acquire found the limit reached
 	lat                 map[string][]time.Duration
+	// busy is the integral of objects in flight over time (object-seconds); by Little's
+	// law busy/objects is how long an object took, round trips included.
+	busy      time.Duration
+	busySince time.Time
 }
+
+// StartLimit is where the limit starts unless told: the fixed default it replaced, so a
+// copy is never slower at its start than it used to be, and a long link reaches a few
+// hundred in flight after three doublings.
+const StartLimit = 32
 
 // AdaptiveOptions configure NewAdaptive.
 type AdaptiveOptions struct {
@@ -77,7 +89,7 @@ func NewAdaptive(o AdaptiveOptions) *Adaptive {
 	o.Min = max(o.Min, 1)
 	o.Max = max(o.Max, o.Min)
 	if o.Start <= 0 {
-		o.Start = min(16, o.Max)
+		o.Start = min(StartLimit, o.Max)
 	}
 	if o.Window <= 0 {
 		o.Window = time.Second
@@ -111,6 +123,7 @@ func (a *Adaptive) Acquire(ctx context.Context) error {
 	for {
 		a.mu.Lock()
 		if a.inflight < a.limit {
+			a.accountLocked()
 			a.inflight++
 			a.mu.Unlock()
 			return nil
@@ -129,6 +142,7 @@ func (a *Adaptive) Acquire(ctx context.Context) error {
 // Release frees a slot; bytes is what the object moved (0 for one that failed).
 func (a *Adaptive) Release(bytes int64, ok bool) {
 	a.mu.Lock()
+	a.accountLocked()
 	a.inflight--
 	if ok {
 		a.w.objects++
@@ -136,6 +150,15 @@ func (a *Adaptive) Release(bytes int64, ok bool) {
 	}
 	a.wakeLocked()
 	a.mu.Unlock()
+}
+
+// accountLocked adds the time since the last change of inflight to the window's busy.
+func (a *Adaptive) accountLocked() {
+	now := a.clock.Now()
+	if !a.w.busySince.IsZero() {
+		a.w.busy += time.Duration(a.inflight) * now.Sub(a.w.busySince)
+	}
+	a.w.busySince = now
 }
 
 func (a *Adaptive) wakeLocked() {
@@ -174,23 +197,31 @@ func (a *Adaptive) Run(ctx context.Context) {
 	}
 }
 
-// period is the next window's length: half a window while the limit is still doubling,
-// so that a copy of a few thousand objects over a long link is not over before the limit
-// has found its size.
+// period is the next window's length. While the limit is still doubling, a window is a
+// few objects' time in flight (half a window at most): long enough that most of the
+// window's objects ran at the new limit, short enough that a copy of a few thousand
+// objects over a 20 ms link is not over before the limit has found its size.
 func (a *Adaptive) period() time.Duration {
-	if a.slowStart { // controller state: Run's alone
+	if !a.slowStart { // controller state: Run's alone
+		return a.window
+	}
+	if a.objTime <= 0 {
 		return a.window / 2
 	}
-	return a.window
+	return min(max(3*a.objTime, a.window/10), a.window/2)
 }
 
 // judge looks at the window of length d just ended and moves the limit.
 func (a *Adaptive) judge(d time.Duration) {
 	a.mu.Lock()
+	a.accountLocked()
 	w := a.w
-	a.w = windowStats{lat: map[string][]time.Duration{}}
+	a.w = windowStats{lat: map[string][]time.Duration{}, busySince: w.busySince}
 	limit := a.limit
 	a.mu.Unlock()
+	if w.objects > 0 {
+		a.objTime = w.busy / time.Duration(w.objects)
+	}
 
 	// Work done: objects, with a MiB counting as one more, so that both a set of tiny
 	// recordings and one of large ones register a rising rate.
@@ -214,19 +245,24 @@ func (a *Adaptive) judge(d time.Duration) {
 		// The limit did not hold anything back (the listing, or the end of a bucket):
 		// this window says nothing about a higher one.
 		return
-	case a.prevLimit > 0 && limit > a.prevLimit && rate < a.prevRate*0.85:
+	case a.prevLimit > 0 && limit > a.prevLimit && rate < a.prevRate*a.paid(limit):
+		// The last increase did not bring what it should have: the extra objects only
+		// queue somewhere (a busy CPU, a full link) and cost memory. Back to before it.
 		next, reason = a.prevLimit, ReasonFalling
 		a.slowStart = false
-	case a.prevLimit == 0 || rate >= a.prevRate*1.1:
-		if a.slowStart || limit*2 <= a.recoverTo {
+	case a.prevLimit == 0 || limit > a.prevLimit || rate >= a.prevRate*1.1:
+		// The last increase paid, or the rate rose by itself: more. Doubling goes on
+		// while a doubling brings close to twice the rate (the link, not a queue, is the
+		// bound); after that, steps of an eighth.
+		if a.slowStart && (a.prevLimit == 0 || rate >= a.prevRate*1.3) || limit*2 <= a.recoverTo {
 			next = limit * 2
 		} else {
+			a.slowStart = false
 			next = limit + max(1, limit/8)
 		}
 		reason = ReasonRising
 		a.flat = 0
 	default:
-		a.slowStart = false
 		a.flat++
 		if a.flat < 5 {
 			a.prevRate = max(a.prevRate, rate)
@@ -247,15 +283,29 @@ func (a *Adaptive) judge(d time.Duration) {
 	if next == limit {
 		return
 	}
-	a.prevLimit, a.prevRate = limit, rate
-	// After a doubling the new slots fill at once: the next window already measures the
-	// new limit. After any other change the window in between is a transition.
-	a.settle = !(a.slowStart && reason == ReasonRising)
+	if reason == ReasonFalling {
+		// Back where the rate was better: that rate, not the failed increase's, is
+		// what the next increase has to beat.
+		a.prevLimit, a.prevRate = limit, max(rate, a.prevRate)
+	} else {
+		a.prevLimit, a.prevRate = limit, rate
+	}
+	// The window after a change is a transition, not judged: new slots open connections
+	// (a handshake or two over a long link, TLS's on top) before their first object
+	// finishes, and the objects finishing still started under the old limit.
+	a.settle = true
 	a.mu.Lock()
 	a.limit = next
 	a.wakeLocked()
 	a.mu.Unlock()
 	a.onChange(next, reason)
+}
+
+// paid is the factor by which the rate must have risen for the increase from prevLimit
+// to limit to be kept: half the increase, and never more than a tenth, so that a doubling
+// that brings less than a tenth more (the CPU or a queue is the bound) is taken back.
+func (a *Adaptive) paid(limit int) float64 {
+	return 1 + min(0.1, (float64(limit)/float64(a.prevLimit)-1)/2)
 }
 
 // latencyHigh tells whether any bodiless request type's median stood far above the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -128,14 +129,22 @@ func TestParseBandwidthAndTime(t *testing.T) {
 }
 
 // link is a model of a copy over a long round trip: each object takes rtt, and the far
-// side serves at most capacity objects at once; past it, more in flight only queues.
+// side serves at most capacity objects at once; past it, more in flight only queues. The
+// window right after a change still runs at the old limit (new slots are dialling), as
+// over a real link.
 type link struct {
 	rtt      time.Duration
 	capacity int
+	last     int // the limit of the window before
 }
 
-func (l link) window(a *Adaptive, limit int) {
-	rate := float64(min(limit, l.capacity)) / l.rtt.Seconds()
+func (l *link) window(a *Adaptive, limit int) {
+	running := limit
+	if l.last != 0 && l.last != limit {
+		running = min(limit, l.last)
+	}
+	l.last = limit
+	rate := float64(min(running, l.capacity)) / l.rtt.Seconds()
 	a.mu.Lock()
 	a.w.objects += rate * a.period().Seconds()
 	a.w.waited = true
@@ -145,16 +154,61 @@ func (l link) window(a *Adaptive, limit int) {
 	}
 }
 
+// settle runs the model for n windows and returns the limits the controller chose.
+func (l *link) settle(a *Adaptive, n int) []int {
+	var seen []int
+	for range n {
+		l.window(a, a.Limit())
+		a.judge(a.period())
+		seen = append(seen, a.Limit())
+	}
+	return seen
+}
+
 func TestAdaptiveFindsTheConcurrencyTheLinkNeeds(t *testing.T) {
-	for _, l := range []link{{20 * time.Millisecond, 40}, {80 * time.Millisecond, 200}, {5 * time.Millisecond, 8}} {
-		a := NewAdaptive(AdaptiveOptions{Min: 4, Max: 256, Start: 16, Clock: &virtualClock{}})
-		for range 30 {
-			l.window(a, a.Limit())
-			a.judge(a.period())
-		}
-		if got := a.Limit(); got < l.capacity*9/10 {
+	for _, l := range []*link{{rtt: 20 * time.Millisecond, capacity: 40}, {rtt: 80 * time.Millisecond, capacity: 200},
+		{rtt: 5 * time.Millisecond, capacity: 8}, {rtt: 100 * time.Millisecond, capacity: 256}} {
+		a := NewAdaptive(AdaptiveOptions{Min: 4, Max: 256, Clock: &virtualClock{}})
+		l.settle(a, 30)
+		if got := a.Limit(); got < l.capacity*9/10 || got < min(l.capacity, StartLimit) {
 			t.Errorf("link %v x %d: settled at %d in flight, below 0.9x what it can serve", l.rtt, l.capacity, got)
 		}
+	}
+}
+
+// More in flight than the link serves only queues and costs memory: the controller
+// settles near what the link serves, not at its maximum, and an increase that brought
+// nothing is taken back rather than kept.
+func TestAdaptiveStopsWhereMoreInFlightStopsPaying(t *testing.T) {
+	for _, l := range []*link{{rtt: 80 * time.Millisecond, capacity: 128}, {rtt: 20 * time.Millisecond, capacity: 64},
+		{rtt: time.Millisecond, capacity: 32}} {
+		a := NewAdaptive(AdaptiveOptions{Min: 4, Max: 256, Clock: &virtualClock{}})
+		seen := l.settle(a, 60)
+		last := seen[len(seen)-20:]
+		if got := slices.Max(last); got > l.capacity*5/4 {
+			t.Errorf("link %v x %d: limit up to %d over the last 20 windows (%v), more than the link serves", l.rtt, l.capacity, got, seen)
+		}
+		if got := slices.Min(last); got < l.capacity*9/10 {
+			t.Errorf("link %v x %d: limit down to %d over the last 20 windows (%v)", l.rtt, l.capacity, got, seen)
+		}
+	}
+}
+
+// A copy of a few thousand objects over a long link is over in seconds: the limit must
+// reach what the link serves within a few windows, not after the copy is done.
+func TestAdaptiveReachesALongLinksConcurrencyQuickly(t *testing.T) {
+	l := &link{rtt: 80 * time.Millisecond, capacity: 128}
+	clock := &virtualClock{}
+	a := NewAdaptive(AdaptiveOptions{Min: 4, Max: 256, Clock: clock})
+	start := clock.Now()
+	for a.Limit() < 128 {
+		if clock.Now().Sub(start) > 3*time.Second {
+			t.Fatalf("limit %d after %v on a link that serves 128", a.Limit(), clock.Now().Sub(start))
+		}
+		l.window(a, a.Limit())
+		d := a.period()
+		<-clock.After(d)
+		a.judge(d)
 	}
 }
 
@@ -179,7 +233,7 @@ func TestAdaptiveBacksOffOnThrottlingAndSlowSource(t *testing.T) {
 	}
 	low := a.Limit()
 	// It recovers once the source is quick again and more in flight brings more done.
-	l := link{rtt: 10 * time.Millisecond, capacity: 200}
+	l := &link{rtt: 10 * time.Millisecond, capacity: 200}
 	for range 20 {
 		l.window(a, a.Limit())
 		a.judge(a.period())
