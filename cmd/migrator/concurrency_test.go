@@ -21,7 +21,10 @@ func TestConcurrencyFindsItselfAndYieldsToASlowSource(t *testing.T) {
 	link := testenv.StartToxi(t, s.Src)
 	// A long round trip, so that the link and not a busy CPU sets the pace: twice as
 	// many in flight then means twice as many done, on any machine that runs the test.
-	link.Latency("wan", "downstream", 250, 0)
+	// It is a Delay, changed while objects flow without removing or updating a toxic
+	// (toxiproxy's RemoveToxic can hang on a busy proxy).
+	const wanMs, busyMs = 250, 800
+	wan := link.Delay("wan", "downstream", wanMs)
 	cfg := regexp.MustCompile(`(?m)^workers: 1\n`).ReplaceAllString(readFile(t, s.Config), "maxWorkers: 128\nlimits: {sourceLatency: 600ms}\n")
 	cfg = regexp.MustCompile(`(?m)^source: .*$`).ReplaceAllString(cfg, fmt.Sprintf("source: {endpoint: %s, region: us-east-1}", link.Endpoint))
 	s.Config = s.WriteConfig(cfg)
@@ -60,19 +63,18 @@ func TestConcurrencyFindsItselfAndYieldsToASlowSource(t *testing.T) {
 	peak := limit()
 
 	// The source slows down, as a busy OpenReplay's store would.
-	link.Latency("busy", "downstream", 800, 0)
+	wan.Set(wanMs + busyMs)
 	testenv.Eventually(t, 60*time.Second, "the limit cut for the slow source", func() bool {
 		return changes("source_latency") >= 1 && limit() < peak
 	})
 	testenv.Eventually(t, 60*time.Second, "the limit at its floor while the source stays slow", func() bool { return limit() <= 8 })
 	low := limit()
-	link.Remove("busy")
+	wan.Set(wanMs)
 	testenv.Eventually(t, 60*time.Second, "the limit grown again once the source is quick", func() bool { return limit() > low*2 })
 
 	if err := <-exited; err != nil {
 		t.Fatalf("copy: %v\n%s", err, out)
 	}
-	link.Remove("wan")
 	s.AssertIdentical()
 	t.Logf("peak %v, floor %v; state in %s", peak, low, filepath.Base(s.Dir))
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
 	"github.com/Shopify/toxiproxy/v2/stream"
@@ -45,6 +46,7 @@ var (
 	toxiOnce   sync.Once
 	toxiServer *toxiproxy.ApiServer
 	counters   sync.Map // counter id -> *atomic.Int64
+	delays     sync.Map // delay id -> *Delay
 	proxySeq   atomic.Int64
 )
 
@@ -58,6 +60,7 @@ func StartToxi(t testing.TB, m *MinIO) *Toxi {
 		toxics.Register(ToxicCut, new(cutToxic))
 		toxics.Register(ToxicStall, new(stallToxic))
 		toxics.Register(countToxicType, new(countToxic))
+		toxics.Register(delayToxicType, new(delayToxic))
 	})
 	x := &Toxi{t: t, id: fmt.Sprintf("toxi-%d", proxySeq.Add(1))}
 	counters.Store(x.id+"/conns", &x.conns)
@@ -101,6 +104,25 @@ func (x *Toxi) Fault(name, kind, direction string, every, bytes, jitter int64) *
 	counters.Store(id, n)
 	x.add(name, kind, direction, 1, map[string]any{"bytes": bytes, "jitter": jitter, "every": every, "counter": id})
 	return n
+}
+
+// Delay is a latency a test turns up and down while traffic flows. Toxiproxy's
+// RemoveToxic and UpdateToxic wait for every link through the proxy to take the new
+// chain, and can hang on a busy one (seen with v2.5.0 in a chaos test); a Delay is a
+// number its toxic reads for every chunk, so changing it touches no toxic at all.
+type Delay struct{ ms atomic.Int64 }
+
+// Set makes every chunk from now on wait ms milliseconds after it arrived.
+func (d *Delay) Set(ms int) { d.ms.Store(int64(ms)) }
+
+// Delay adds a latency of ms milliseconds in direction, to be changed with Set.
+func (x *Toxi) Delay(name, direction string, ms int) *Delay {
+	d := new(Delay)
+	d.Set(ms)
+	id := fmt.Sprintf("%s/%s", x.id, name)
+	delays.Store(id, d)
+	x.add(name, delayToxicType, direction, 1, map[string]any{"delay": id})
+	return d
 }
 
 // Remove takes the named toxic off; connections it stalled are released.
@@ -156,6 +178,41 @@ func (c *countToxic) Pipe(stub *toxics.ToxicStub) {
 		count(c.Counter)
 	}
 	new(toxics.NoopToxic).Pipe(stub)
+}
+
+const delayToxicType = "migrator_delay"
+
+// delayToxic holds each chunk until its Delay's milliseconds after it arrived, read
+// afresh for every chunk.
+type delayToxic struct {
+	Delay string `json:"delay"`
+}
+
+func (d *delayToxic) Pipe(stub *toxics.ToxicStub) {
+	for {
+		select {
+		case <-stub.Interrupt:
+			return
+		case chunk := <-stub.Input:
+			if chunk == nil {
+				stub.Close()
+				return
+			}
+			var ms int64
+			if v, ok := delays.Load(d.Delay); ok {
+				ms = v.(*Delay).ms.Load()
+			}
+			if wait := time.Until(chunk.Timestamp.Add(time.Duration(ms) * time.Millisecond)); wait > 0 {
+				select {
+				case <-time.After(wait):
+				case <-stub.Interrupt:
+					stub.Output <- chunk // nothing is dropped when the toxic goes
+					return
+				}
+			}
+			stub.Output <- chunk
+		}
+	}
 }
 
 // byteState is what a fault toxic keeps per connection (toxiproxy keeps it across
