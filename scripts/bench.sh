@@ -17,13 +17,15 @@
 #
 # Per set, after the resume, the baseline is held against itself in BENCH_NOISE_PAIRS more
 # pairs: how far apart two runs of one program land on this machine, the yardstick for
-# reading the migrator's ratio.
+# reading the migrator's ratio. Then BENCH_AUTO_PAIRS pairs of the baseline and the
+# migrator with no workers set (the concurrency it finds itself), against the same
+# baseline: its ratio beside the pinned migrator's.
 # A set named NAME-kms (BENCH_SETS="mixed mixed-kms") is NAME's data copied into
 # destination servers with a KMS key and buckets with default SSE-KMS encryption (part
 # ETags that are no MD5s: every part goes with a CRC32C the destination verifies); with
 # both, the report ends with the migrator's rate into SSE-KMS against plain MinIO.
 # Knobs (environment): BENCH_SETS="mixed tiny", BENCH_WORKERS=32, BENCH_PAIRS=8,
-# BENCH_NOISE_PAIRS=4.
+# BENCH_NOISE_PAIRS=4, BENCH_AUTO_PAIRS=4.
 # Writes bench/results.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +38,7 @@ workers=${BENCH_WORKERS:-32}
 # starts from the last migrator copy.
 pairs_n=${BENCH_PAIRS:-8}
 noise_pairs=${BENCH_NOISE_PAIRS:-4}
+auto_pairs=${BENCH_AUTO_PAIRS:-4}
 order=""
 for ((i = pairs_n - 1; i >= 0; i--)); do order+=$([ $((i % 2)) = 0 ] && echo "B M " || echo "M B "); done
 order=${order% }
@@ -211,14 +214,14 @@ pairs_for() { # set -> "src:dst,..."
   esac
 }
 
-write_config() { # file dest-server state-dir pairs
+write_config() { # file dest-server state-dir pairs [auto]: with auto, no workers line
   local pairs=$4 yaml="" p
   for p in ${pairs//,/ }; do yaml+="${p%%:*}: ${p#*:}, "; done
   cat >"$1" <<YAML
 source:      {endpoint: $(url source), region: us-east-1}
 destination: {endpoint: $(url "$2"), region: us-east-1}
 buckets:     {${yaml%, }}
-workers: $workers
+$([ "${5:-}" = auto ] || echo "workers: $workers")
 stateDir: $3
 allowInsecure: true
 YAML
@@ -250,9 +253,10 @@ go build -o bin/benchctl ./tools/benchctl
 } >"$results"
 
 run_copy() { # set tool round pairs [file] -> one result line in file ($work/copies-$set)
-  local set=$1 tool=$2 round=$3 pairs=$4 out=${5:-$work/copies-$1} tag="$1-$2-$3" dst="dst-$2" state objs self c0 srvcpu
+  local set=$1 tool=$2 round=$3 pairs=$4 out=${5:-$work/copies-$1} tag="$1-$2-$3" dst="dst-$2" state objs self c0 srvcpu limit=$workers
   # Only the servers this copy uses run while it runs; the source as it was seeded.
   stop_minio dst-migrator
+  stop_minio dst-migrator-auto
   stop_minio dst-baseline
   stop_minio source
   start_minio source source "$data/seeded"
@@ -261,9 +265,9 @@ run_copy() { # set tool round pairs [file] -> one result line in file ($work/cop
   reqsnap source >"$work/$tag.src0"
   reqsnap "$dst" >"$work/$tag.dst0"
   c0=$(echo "$(cpu_of source) $(cpu_of "$dst")" | awk '{ print $1 + $2 }')
-  if [ "$tool" = migrator ]; then
+  if [ "$tool" = migrator ] || [ "$tool" = migrator-auto ]; then
     state="$work/state-$tag"
-    write_config "$work/$tag.yaml" "$dst" "$state" "$pairs"
+    write_config "$work/$tag.yaml" "$dst" "$state" "$pairs" "${tool#migrator-}"
     local mport
     mport=$(free_port)
     scrape_start "$mport" "$work/$tag.metrics"
@@ -271,7 +275,8 @@ run_copy() { # set tool round pairs [file] -> one result line in file ($work/cop
     scrape_stop
     objs=$(awk '/^total:/ { print $2 }' "$work/$tag.out")
     self=$(self_requests "$work/$tag.metrics")
-    echo "$state" >"$work/last-migrator-state"
+    limit=$(awk '/^openreplay_migrator_concurrency_limit / { print $NF }' "$work/$tag.metrics" 2>/dev/null)
+    [ "$tool" = migrator-auto ] || echo "$state" >"$work/last-migrator-state"
   else
     timed "$tag" baseline --source "$(url source)" --destination "$(url "$dst")" --buckets "$pairs" --workers "$workers"
     objs=$(sed -E 's/.*"objects":([0-9]+).*/\1/' "$work/$tag.out")
@@ -284,9 +289,9 @@ run_copy() { # set tool round pairs [file] -> one result line in file ($work/cop
     echo "$tool copied $objs objects of $src_objects; see $work/$tag.out" >&2
     exit 1
   fi
-  # tool round objects bytes wall rss cpu list get put head other self server-cpu
-  echo "$tool $round $objs $src_bytes $wall $rss $cpu $(sum5 "$(reqdelta "$work/$tag.src0" "$work/$tag.src1")" "$(reqdelta "$work/$tag.dst0" "$work/$tag.dst1")") $self $srvcpu" >>"$out"
-  printf '   %-8s round %d: %6d objects in %7.2fs  %7.1f objects/s  peak RSS %6.1f MiB  CPU %6.2fs + servers %6.2fs\n' "$tool" "$round" "$objs" "$wall" \
+  # tool round objects bytes wall rss cpu list get put head other self server-cpu in-flight
+  echo "$tool $round $objs $src_bytes $wall $rss $cpu $(sum5 "$(reqdelta "$work/$tag.src0" "$work/$tag.src1")" "$(reqdelta "$work/$tag.dst0" "$work/$tag.dst1")") $self $srvcpu ${limit:-?}" >>"$out"
+  printf '   %-13s round %d: %6d objects in %7.2fs  %7.1f objects/s  peak RSS %6.1f MiB  CPU %6.2fs + servers %6.2fs\n' "$tool" "$round" "$objs" "$wall" \
     "$(echo "$objs $wall" | awk '{ print $1 / $2 }')" "$rss" "$cpu" "$srvcpu"
 }
 
@@ -414,6 +419,24 @@ report_noise() { # set
     }' "$work/noise-$1" >>"$results"
 }
 
+report_auto() { # set: the migrator with no workers set against the baseline, beside the pinned ratio
+  [ -s "$work/auto-$1" ] || return 0
+  local pinned
+  pinned=$(awk "$ratios_awk"'{ r = $3 / $5; if (NR % 2 == 1) prev = r; else pr[++n] = ($1 == "migrator" ? r / prev : prev / r) }
+    END { sort_ratios(pr, n); printf "%.3f", median(pr, n) }' "$work/copies-$1")
+  awk -v set="$1" -v pinned="$pinned" -v workers="$workers" "$ratios_awk"'
+    { r = $3 / $5; if ($1 == "migrator-auto") { lim = lim (lim == "" ? "" : ", ") $15; rss = ($6 > rss ? $6 : rss) }
+      if (NR % 2 == 1) prev = r; else pr[++n] = ($1 == "migrator-auto" ? r / prev : prev / r) }
+    END {
+      sort_ratios(pr, n)
+      printf "## Unpinned on loopback: %s set
+
+", set
+      printf "The migrator with no `workers` set against the baseline at %d, in %d more pairs: ratios of objects/s, sorted: %s; **median %.3f**, ", workers, n, listed(pr, n), median(pr, n)
+      printf "against the pinned migrator'"'"'s median of %.3f above: **%.3f** of it. In flight at the end of each copy (its last scrape): %s; peak RSS %.1f MiB.\n\n", pinned, median(pr, n) / pinned, lim, rss
+    }' "$work/auto-$1" >>"$results"
+}
+
 report_kms() { # the migrator's objects/s into SSE-KMS against plain MinIO, for sets that ran both ways
   local set
   for set in $sets; do
@@ -462,9 +485,18 @@ for set in $sets; do
   : >"$work/noise-$set"
   echo "== $set: noise floor, the baseline against itself in $noise_pairs pairs"
   for ((i = 1; i <= 2 * noise_pairs; i++)); do run_copy "$set-noise" baseline "$i" "$pairs" "$work/noise-$set"; done
+  : >"$work/auto-$set"
+  echo "== $set: the migrator with no workers set (A) against the baseline (B) in $auto_pairs pairs"
+  for ((i = 1; i <= auto_pairs; i++)); do
+    for t in $([ $((i % 2)) = 1 ] && echo "B A" || echo "A B"); do
+      run_copy "$set-auto" "$([ "$t" = A ] && echo migrator-auto || echo baseline)" "$i" "$pairs" "$work/auto-$set"
+    done
+  done
+  stop_minio dst-migrator-auto
   stop_minio source
   report_set "$set"
   report_noise "$set"
+  report_auto "$set"
 done
 
 report_kms
