@@ -271,3 +271,57 @@ func TestAdaptiveAdmitsAtMostTheLimit(t *testing.T) {
 		t.Fatal("Acquire on a cancelled context at the limit succeeded")
 	}
 }
+
+// A freed slot goes to the worker that has waited longest, and to it alone; a worker
+// that gives up leaves the queue without taking a slot from the others.
+func TestAdaptiveHandsAFreedSlotToTheLongestWaiter(t *testing.T) {
+	a := NewAdaptive(AdaptiveOptions{Min: 1, Max: 8, Start: 1, Clock: &virtualClock{}})
+	ctx := context.Background()
+	if err := a.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	queued := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			a.mu.Lock()
+			got := len(a.waiters)
+			a.mu.Unlock()
+			if got == n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d waiters, want %d", got, n)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	gaveUp, cancel := context.WithCancel(ctx)
+	order := make(chan int, 3)
+	for i, c := range []context.Context{ctx, gaveUp, ctx} {
+		go func() {
+			if a.Acquire(c) == nil {
+				order <- i
+			}
+		}()
+		queued(i + 1)
+	}
+	cancel()
+	queued(2)
+	a.Release(1, true)
+	if got := <-order; got != 0 {
+		t.Fatalf("the freed slot went to waiter %d, want the first", got)
+	}
+	select {
+	case got := <-order:
+		t.Fatalf("waiter %d got in too, under a limit of 1", got)
+	default:
+	}
+	a.Release(1, true)
+	if got := <-order; got != 2 {
+		t.Fatalf("the next slot went to waiter %d, want the third (the second gave up)", got)
+	}
+	if a.inflight != 1 {
+		t.Errorf("%d in flight, want 1", a.inflight)
+	}
+}
