@@ -429,9 +429,7 @@ report_auto() { # set: the migrator with no workers set against the baseline, be
       if (NR % 2 == 1) prev = r; else pr[++n] = ($1 == "migrator-auto" ? r / prev : prev / r) }
     END {
       sort_ratios(pr, n)
-      printf "## Unpinned on loopback: %s set
-
-", set
+      printf "## Unpinned on loopback: %s set\n\n", set
       printf "The migrator with no `workers` set against the baseline at %d, in %d more pairs: ratios of objects/s, sorted: %s; **median %.3f**, ", workers, n, listed(pr, n), median(pr, n)
       printf "against the pinned migrator'"'"'s median of %.3f above: **%.3f** of it. In flight at the end of each copy (its last scrape): %s; peak RSS %.1f MiB.\n\n", pinned, median(pr, n) / pinned, lim, rss
     }' "$work/auto-$1" >>"$results"
