@@ -25,8 +25,11 @@ type Options struct {
 	Workers int // objects copied at once (default 16); ignored with a Gate
 	// Gate, when set, decides how many objects are in flight while the run goes on (the
 	// worker pool is Gate.Max() strong, and each object waits for a slot).
-	Gate            Gate
-	Shard           Shard         // this process's share of the keys
+	Gate  Gate
+	Shard Shard // this process's share of the keys
+	// Ranges is how many key ranges a new pass splits each bucket into, listed and
+	// merge-joined at once (default DefaultRanges; 1 lists each bucket as one stream).
+	Ranges          int
 	CheckpointEvery time.Duration // default 2s
 	// Grace is how long in-flight objects may finish after ctx is cancelled (SIGTERM)
 	// before they are aborted. Default 30s.
@@ -82,6 +85,9 @@ func (e *Engine) defaults() Options {
 	}
 	if o.Workers <= 0 {
 		o.Workers = 16
+	}
+	if o.Ranges <= 0 {
+		o.Ranges = DefaultRanges
 	}
 	if o.CheckpointEvery <= 0 {
 		o.CheckpointEvery = 2 * time.Second
@@ -188,8 +194,11 @@ type pairRun struct {
 	o    Options
 	pair Pair
 	name string
-	mark *watermark
-	tags *checkpoint.ETagMap
+	// ranges are the pass's key ranges, each listed with its own watermark; fresh when
+	// the pass began in this run (not resumed), so its listings saw the bucket's ends.
+	ranges []*rangeRun
+	fresh  bool
+	tags   *checkpoint.ETagMap
 	// resolved are the conflicts the operator resolved, as the pass began.
 	resolved *checkpoint.Resolutions
 
@@ -242,19 +251,26 @@ func (e *Engine) runPair(ctx context.Context, p Pair, jobs chan<- job, listed ch
 		return Result{Pair: p}, err
 	}
 	state.Source, state.Dest, state.Shard = p.Source, p.Dest, o.Shard.String()
-	if state.PassStarted.IsZero() {
-		state.Watermark = ""
+	ranges, err := e.passRanges(ctx, p, state, o)
+	if err != nil {
+		return Result{Pair: p}, err
+	}
+	fresh := state.PassStarted.IsZero()
+	if fresh {
 		state.PassStarted = time.Now().UTC()
 	}
+	state.Ranges = ranges
+	state.Watermark = checkpoint.FirstUndone(ranges)
 	r := &pairRun{e: e, o: o, pair: p, name: name, state: state, tags: tags, resolved: resolved,
-		mark: newWatermark(state.Watermark, 64*o.Workers+1024),
-		res:  Result{Pair: p, Failed: map[string]string{}}}
+		ranges: newRangeRuns(ranges, 64*o.Workers+1024), fresh: fresh,
+		res: Result{Pair: p, Failed: map[string]string{}}}
 	if err := r.abortLeftovers(ctx); err != nil {
 		return r.res, err
 	}
 	o.Observer.PassStarted(p.Source, state.Watermark)
-	if state.Watermark != "" {
-		o.Log.Info("resuming", zap.String("bucket", p.Source), zap.String("after", state.Watermark))
+	if !fresh {
+		o.Log.Info("resuming", zap.String("bucket", p.Source), zap.String("after", state.Watermark),
+			zap.Int("ranges", len(ranges)))
 	}
 	err = r.pass(ctx, jobs, listed)
 	return r.res, err
@@ -272,6 +288,7 @@ type job struct {
 	run  *pairRun
 	obj  store.Object
 	slot *slot
+	mark *watermark // the watermark of the object's range
 	// maybeOwn, if set, is the destination's newer object of the same size whose ETag
 	// is not in the ETag map: read before it is called a conflict (see confirmOwnCopy).
 	maybeOwn *store.Object
@@ -389,7 +406,11 @@ func (r *pairRun) finish(interrupted bool) {
 	if interrupted {
 		return
 	}
+	if q, listed, ok := r.learned(); ok {
+		r.state.Quantiles, r.state.LastListed = q, listed
+	}
 	r.state.Watermark = ""
+	r.state.Ranges = nil
 	r.state.PassStarted = time.Time{}
 	if len(r.state.Failed) == 0 && len(r.res.Conflicts) == 0 {
 		r.state.LastComplete = time.Now().UTC()
@@ -401,7 +422,8 @@ func (r *pairRun) save(ctx context.Context) error {
 	defer r.saveMu.Unlock()
 	r.mu.Lock()
 	if !r.state.PassStarted.IsZero() {
-		r.state.Watermark = r.mark.get()
+		r.state.Ranges = r.rangeProgress()
+		r.state.Watermark = checkpoint.FirstUndone(r.state.Ranges)
 	}
 	r.state.SavedAt = time.Now().UTC()
 	snap := *r.state

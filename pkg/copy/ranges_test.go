@@ -1,0 +1,143 @@
+package copy_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+
+	"github.com/openreplay-migrator/openreplay-migrator/internal/seed"
+	"github.com/openreplay-migrator/openreplay-migrator/internal/testenv"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/checkpoint"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/copy"
+)
+
+// many is enough recordings (three small objects per session) for a listing of several
+// pages, split into ranges.
+var many = seed.Spec{Sessions: 1000, MobsMax: 4 << 10, Seed: 21}
+
+var recordings = []copy.Pair{{Source: seed.Recordings, Dest: "openreplay-recordings"}}
+
+// stopAfter cancels its run once n objects have been copied.
+type stopAfter struct {
+	copy.Observers
+	n      int64
+	cancel context.CancelFunc
+	copied atomic.Int64
+}
+
+func (s *stopAfter) Finished(_, _ string, out copy.Outcome, _ int64, _ error) {
+	if out == copy.Copied && s.copied.Add(1) == s.n {
+		s.cancel()
+	}
+}
+
+// keysAbove counts the source keys a resumed range lists: those past its watermark.
+func keysAbove(keys map[string]testenv.ObjectState, ranges []checkpoint.Range) int {
+	n := 0
+	for k := range keys {
+		for _, r := range ranges {
+			if !r.Done && k > max(r.After, r.Watermark) && (r.Through == "" || k <= r.Through) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// A pass listed in ranges and stopped in the middle resumes every range from its own
+// watermark: it lists exactly the keys past them, and copies no object twice beyond those
+// in flight at the stop.
+func TestStoppedParallelPassResumesEveryRange(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, many)
+	keys := r.src.Snapshot(seed.Recordings)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const workers = 4
+	stop := &stopAfter{n: int64(len(keys) / 3), cancel: cancel}
+	first := r.engine(copy.Options{Workers: workers, Ranges: 8, Observer: stop})
+	res, err := first.Run(ctx, recordings)
+	if err != nil || !res[0].Interrupted {
+		t.Fatalf("first run: %v, %+v; want it interrupted", err, res)
+	}
+	st, err := r.state.Load(context.Background(), copy.CheckpointName(recordings[0], copy.Shard{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Ranges) != 8 {
+		t.Fatalf("the checkpoint holds %d ranges; want the 8 the pass was split into: %+v", len(st.Ranges), st.Ranges)
+	}
+	moved := 0
+	for _, rg := range st.Ranges {
+		if rg.Watermark > rg.After {
+			moved++
+		}
+	}
+	if moved < 2 {
+		t.Fatalf("only %d ranges got anywhere before the stop; want the ranges listed at once: %+v", moved, st.Ranges)
+	}
+	left := keysAbove(keys, st.Ranges)
+
+	res = run(t, r.engine(copy.Options{Workers: workers, Ranges: 8}))
+	if got := res[0].Copied + res[0].Skipped; got != int64(left) || !res[0].OK() {
+		t.Fatalf("the resumed run handled %d objects (%+v); want the %d past the ranges' watermarks", got, res[0], left)
+	}
+	testenv.AssertSame(t, r.src, seed.Recordings, r.dst, "openreplay-recordings", true)
+	twice := 0
+	for path, n := range r.dstReq.PerPath("PUT") {
+		if n > 1 {
+			twice++
+			t.Logf("%s PUT %d times", path, n)
+		}
+	}
+	if twice > 2*workers {
+		t.Fatalf("%d objects were copied twice; want at most the %d that can be in flight", twice, 2*workers)
+	}
+}
+
+// A checkpoint written before passes had ranges (one watermark) resumes as one range
+// from that watermark, whatever the ranges setting.
+func TestSingleWatermarkCheckpointResumes(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, many)
+	keys := r.src.Snapshot(seed.Recordings)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stop := &stopAfter{n: int64(len(keys) / 2), cancel: cancel}
+	if _, err := r.engine(copy.Options{Workers: 4, Ranges: 1, Observer: stop}).Run(ctx, recordings); err != nil {
+		t.Fatal(err)
+	}
+	// Rewrite the checkpoint as the version before ranges wrote it.
+	path := filepath.Join(string(r.state), checkpointFile(recordings[0]))
+	var old map[string]any
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &old); err != nil {
+		t.Fatal(err)
+	}
+	delete(old, "ranges")
+	watermark, _ := old["watermark"].(string)
+	if watermark == "" {
+		t.Fatalf("the stopped pass saved no watermark: %s", data)
+	}
+	data, _ = json.Marshal(old)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := run(t, r.engine(copy.Options{Workers: 4, Ranges: 8}))
+	want := keysAbove(keys, []checkpoint.Range{{Watermark: watermark}})
+	if got := res[0].Copied + res[0].Skipped; got != int64(want) || !res[0].OK() {
+		t.Fatalf("the resumed run handled %d objects (%+v); want the %d past the old watermark %q", got, res[0], want, watermark)
+	}
+	testenv.AssertSame(t, r.src, seed.Recordings, r.dst, "openreplay-recordings", true)
+}
+
+func checkpointFile(p copy.Pair) string {
+	return p.Source + "--" + p.Dest + ".json"
+}
+
