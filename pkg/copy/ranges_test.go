@@ -140,4 +140,3 @@ func TestSingleWatermarkCheckpointResumes(t *testing.T) {
 func checkpointFile(p copy.Pair) string {
 	return p.Source + "--" + p.Dest + ".json"
 }
-
