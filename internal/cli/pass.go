@@ -24,6 +24,7 @@ func (p *parts) runPass(ctx context.Context, kind string, extra ...copy.Observer
 		Workers:  p.cfg.Workers,
 		Gate:     p.limits.engineGate(),
 		Shard:    p.shard,
+		Ranges:   p.cfg.Listing.Ranges,
 		Grace:    p.cfg.GracePeriod,
 		Retry:    p.retryPolicy(),
 		Log:      p.log,

@@ -18,6 +18,10 @@ type State struct {
 	Source  string `json:"source"`      // source bucket
 	Dest    string `json:"destination"` // destination bucket
 	Shard   string `json:"shard,omitempty"`
+	// Generation is the pass, shared by every shard of N, that this shard's pass
+	// belongs to (the one in progress, or the last one): shards that own key ranges
+	// agree on each pass's ranges through records in the store (see Claims).
+	Generation int64 `json:"generation,omitempty"`
 
 	// Watermark is the largest key below which (inclusive) every object of the current
 	// pass is done; a restart lists from there. Empty: the pass starts at the beginning.
@@ -59,6 +63,8 @@ type State struct {
 // Range is the keys k with After < k <= Through of a pass ("" Through: to the end),
 // and how far the pass has got in them.
 type Range struct {
+	// Index is the range's place in a pass shared by shards; 0 otherwise.
+	Index   int    `json:"index,omitempty"`
 	After   string `json:"after"`
 	Through string `json:"through"`
 	// Watermark is the largest key of the range below which (inclusive) every object

@@ -62,6 +62,11 @@ type Engine struct {
 	abortWarned atomic.Bool // the missing s3:AbortMultipartUpload was explained
 	partETags   partETagHints
 	tagless     taglessBuckets
+
+	// Whether the checkpoint store creates records once, asked once (see shareRanges).
+	claimsOnce   sync.Once
+	claimsErr    error
+	claimsWarned atomic.Bool
 }
 
 // Result is what one pair's run achieved.
@@ -196,8 +201,13 @@ type pairRun struct {
 	name string
 	// ranges are the pass's key ranges, each listed with its own watermark; fresh when
 	// the pass began in this run (not resumed), so its listings saw the bucket's ends.
-	ranges []*rangeRun
-	fresh  bool
+	ranges   []*rangeRun
+	rangesMu sync.Mutex // guards ranges, which a shared pass claims more of as it goes
+	window   int        // objects each range's watermark may hold in flight
+	fresh    bool
+	// shared is the pass this shard shares with the others; nil unsharded, or where
+	// shards hash keys instead.
+	shared *sharedPass
 	tags   *checkpoint.ETagMap
 	// resolved are the conflicts the operator resolved, as the pass began.
 	resolved *checkpoint.Resolutions
@@ -251,9 +261,20 @@ func (e *Engine) runPair(ctx context.Context, p Pair, jobs chan<- job, listed ch
 		return Result{Pair: p}, err
 	}
 	state.Source, state.Dest, state.Shard = p.Source, p.Dest, o.Shard.String()
-	ranges, err := e.passRanges(ctx, p, state, o)
+	shared, err := e.shareRanges(ctx, p, state, o)
 	if err != nil {
-		return Result{Pair: p}, err
+		return Result{Pair: p}, fmt.Errorf("share the key ranges of %s with the other shards: %w", p.Source, err)
+	}
+	var ranges []checkpoint.Range
+	switch {
+	case shared != nil && !state.PassStarted.IsZero():
+		ranges = state.Ranges // more are claimed as the pass goes
+	case shared != nil:
+		state.Generation = shared.generation
+	default:
+		if ranges, err = e.passRanges(ctx, p, state, o); err != nil {
+			return Result{Pair: p}, err
+		}
 	}
 	fresh := state.PassStarted.IsZero()
 	if fresh {
@@ -262,7 +283,7 @@ func (e *Engine) runPair(ctx context.Context, p Pair, jobs chan<- job, listed ch
 	state.Ranges = ranges
 	state.Watermark = checkpoint.FirstUndone(ranges)
 	r := &pairRun{e: e, o: o, pair: p, name: name, state: state, tags: tags, resolved: resolved,
-		ranges: newRangeRuns(ranges, 64*o.Workers+1024), fresh: fresh,
+		ranges: newRangeRuns(ranges, 64*o.Workers+1024), window: 64*o.Workers + 1024, fresh: fresh, shared: shared,
 		res: Result{Pair: p, Failed: map[string]string{}}}
 	if err := r.abortLeftovers(ctx); err != nil {
 		return r.res, err
@@ -357,9 +378,15 @@ func (r *pairRun) pass(ctx context.Context, jobs chan<- job, listed chan<- bool)
 		r.o.Observer.PassEnded(r.pair.Source, false)
 		return listErr
 	}
+	held := r.rangeProgress()
 	r.finish(interrupted)
 	if err := r.save(context.WithoutCancel(ctx)); err != nil {
 		return err
+	}
+	if r.shared != nil && !interrupted {
+		if err := r.shared.finished(context.WithoutCancel(ctx), held); err != nil {
+			return fmt.Errorf("record the ranges of %s done: %w", r.pair.Source, err)
+		}
 	}
 	r.o.Observer.PassEnded(r.pair.Source, r.res.OK())
 	return nil

@@ -8,21 +8,56 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/checkpoint"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
 )
 
 // Listing: each key range of the pass merge-joined on its own, all at once, and what
 // they hand the workers.
 
-// list lists every range not done yet at once, each merge-joining both sides from its
-// own watermark, and hands copies to the workers.
+// list lists the pass's ranges, up to Options.Ranges at once, each merge-joining both
+// sides from its own watermark, and hands copies to the workers. A shared pass claims
+// more ranges as its own are listed.
 func (r *pairRun) list(ctx context.Context, jobs chan<- job) error {
 	g, gctx := errgroup.WithContext(ctx)
-	for _, rr := range r.ranges {
-		if rr.Done {
-			continue
+	next := 0
+	take := func() (*rangeRun, error) {
+		r.rangesMu.Lock()
+		for next < len(r.ranges) {
+			rr := r.ranges[next]
+			next++
+			if !rr.Done {
+				r.rangesMu.Unlock()
+				return rr, nil
+			}
 		}
-		g.Go(func() error { return r.listRange(gctx, rr, jobs) })
+		r.rangesMu.Unlock()
+		if r.shared == nil || gctx.Err() != nil {
+			return nil, nil
+		}
+		c, ok, err := r.shared.claim(gctx)
+		if err != nil || !ok {
+			return nil, err
+		}
+		rr := newRangeRuns([]checkpoint.Range{c}, r.window)[0]
+		r.rangesMu.Lock()
+		r.ranges = append(r.ranges, rr)
+		next = max(next, len(r.ranges))
+		r.rangesMu.Unlock()
+		return rr, nil
+	}
+	for range max(r.o.Ranges, 1) {
+		g.Go(func() error {
+			for {
+				rr, err := take()
+				if err != nil || rr == nil {
+					return err
+				}
+				if err := r.listRange(gctx, rr, jobs); err != nil {
+					return err
+				}
+			}
+		})
 	}
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
@@ -102,8 +137,8 @@ func (r *pairRun) same(src, dst store.Object) bool {
 }
 
 func (r *pairRun) owned(seq iter.Seq2[store.Object, error]) iter.Seq2[store.Object, error] {
-	if r.o.Shard.Count <= 1 {
-		return seq
+	if r.o.Shard.Count <= 1 || r.shared != nil {
+		return seq // unsharded, or the shard lists only ranges it owns
 	}
 	return func(yield func(store.Object, error) bool) {
 		for o, err := range seq {

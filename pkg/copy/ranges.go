@@ -110,6 +110,8 @@ func newRangeRuns(ranges []checkpoint.Range, window int) []*rangeRun {
 
 // rangeProgress is every range as a checkpoint holds it now.
 func (r *pairRun) rangeProgress() []checkpoint.Range {
+	r.rangesMu.Lock()
+	defer r.rangesMu.Unlock()
 	out := make([]checkpoint.Range, len(r.ranges))
 	for i, rr := range r.ranges {
 		out[i] = rr.progress()
@@ -120,6 +122,8 @@ func (r *pairRun) rangeProgress() []checkpoint.Range {
 // listingDone tells the observers the size of the pass, once every range's listing has
 // ended: the objects and bytes listed from where each range's pass started.
 func (r *pairRun) listingDone() {
+	r.rangesMu.Lock()
+	defer r.rangesMu.Unlock()
 	var n, bytes int64
 	for _, rr := range r.ranges {
 		rr.mu.Lock()
@@ -135,6 +139,8 @@ func (r *pairRun) listingDone() {
 // what it listed, and how many objects. Only a pass that listed every range from its
 // start knows; a resumed one did not see what its ranges held below their watermarks.
 func (r *pairRun) learned() (q []string, listed int64, ok bool) {
+	r.rangesMu.Lock()
+	defer r.rangesMu.Unlock()
 	samples := make([]*sample, len(r.ranges))
 	for i, rr := range r.ranges {
 		rr.mu.Lock()
