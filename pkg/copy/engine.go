@@ -272,9 +272,7 @@ func (e *Engine) runPair(ctx context.Context, p Pair, jobs chan<- job, listed ch
 	case shared != nil:
 		state.Generation = shared.generation
 	default:
-		if ranges, err = e.passRanges(ctx, p, state, o); err != nil {
-			return Result{Pair: p}, err
-		}
+		ranges = e.passRanges(state, o)
 	}
 	fresh := state.PassStarted.IsZero()
 	if fresh {

@@ -1,12 +1,9 @@
 package copy
 
 import (
-	"context"
 	"iter"
 	"sync"
 	"sync/atomic"
-
-	"go.uber.org/zap"
 
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/checkpoint"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
@@ -71,29 +68,19 @@ func within(seq iter.Seq2[store.Object, error], through string) iter.Seq2[store.
 }
 
 // passRanges returns the ranges of the pass: those of the pass in progress, or, for a
-// new pass, a fresh split of the key space into o.Ranges, between the ends the last pass
-// listed (or, on a first pass, ends found by probing).
-func (e *Engine) passRanges(ctx context.Context, p Pair, state *checkpoint.State, o Options) ([]checkpoint.Range, error) {
+// new pass, o.Ranges ranges split where the last complete pass found the keys. A bucket
+// with no complete pass yet is listed as one stream: that pass is a bulk copy, which the
+// copying paces, not the listing, and it learns where the keys are for the next one.
+func (e *Engine) passRanges(state *checkpoint.State, o Options) []checkpoint.Range {
 	if !state.PassStarted.IsZero() {
-		return state.ResumeRanges(), nil
+		return state.ResumeRanges()
 	}
-	if o.Ranges <= 1 {
-		return []checkpoint.Range{{}}, nil
+	if o.Ranges <= 1 || len(state.Quantiles) == 0 {
+		return []checkpoint.Range{{}}
 	}
-	var ranges []checkpoint.Range
-	if len(state.Quantiles) > 0 || state.LastListed > 0 {
-		// Split where the last pass found the keys; a small bucket into fewer ranges.
-		n := int(min(int64(o.Ranges), max(state.LastListed/keysPerRange, 1)))
-		ranges = rangesAt(boundsFrom(state.Quantiles, n))
-	} else {
-		first, last, ok, err := bucketEnds(ctx, e.Src, p.Source)
-		if err != nil || !ok {
-			return []checkpoint.Range{{}}, err
-		}
-		ranges = splitRanges(first, last, o.Ranges)
-	}
-	o.Log.Debug("key ranges", zap.String("bucket", p.Source), zap.Int("ranges", len(ranges)))
-	return ranges, nil
+	// A small bucket gets fewer ranges: each costs up to one listing request more.
+	n := int(min(int64(o.Ranges), max(state.LastListed/keysPerRange, 1)))
+	return rangesAt(boundsFrom(state.Quantiles, n))
 }
 
 func newRangeRuns(ranges []checkpoint.Range, window int) []*rangeRun {

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/minio/minio-go/v7"
+
 	"github.com/openreplay-migrator/openreplay-migrator/internal/seed"
 	"github.com/openreplay-migrator/openreplay-migrator/internal/testenv"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/checkpoint"
@@ -54,9 +56,14 @@ func TestStoppedParallelPassResumesEveryRange(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, many)
 	keys := r.src.Snapshot(seed.Recordings)
+	const workers = 4
+	// A first pass lists as one stream and learns where the keys are; emptied, the
+	// destination gives the next pass, split in ranges, everything to copy again.
+	run(t, r.engine(copy.Options{Workers: workers, Ranges: 8}))
+	emptyBucket(t, r.dst, "openreplay-recordings")
+	r.dstReq.Reset()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	const workers = 4
 	stop := &stopAfter{n: int64(len(keys) / 3), cancel: cancel}
 	first := r.engine(copy.Options{Workers: workers, Ranges: 8, Observer: stop})
 	res, err := first.Run(ctx, recordings)
@@ -135,6 +142,20 @@ func TestSingleWatermarkCheckpointResumes(t *testing.T) {
 		t.Fatalf("the resumed run handled %d objects (%+v); want the %d past the old watermark %q", got, res[0], want, watermark)
 	}
 	testenv.AssertSame(t, r.src, seed.Recordings, r.dst, "openreplay-recordings", true)
+}
+
+func emptyBucket(t *testing.T, m *testenv.MinIO, bucket string) {
+	t.Helper()
+	objs := make(chan minio.ObjectInfo)
+	go func() {
+		defer close(objs)
+		for o := range m.Client().ListObjects(context.Background(), bucket, minio.ListObjectsOptions{Recursive: true}) {
+			objs <- o
+		}
+	}()
+	for e := range m.Client().RemoveObjects(context.Background(), bucket, objs, minio.RemoveObjectsOptions{}) {
+		t.Fatalf("empty %s: %v", bucket, e.Err)
+	}
 }
 
 func checkpointFile(p copy.Pair) string {

@@ -109,16 +109,17 @@ func commonPrefix(a, b string) string {
 const listPage = 1000
 
 // keysPerRange is the fewest keys a range should have: each range costs up to one
-// listing request more than one stream would, a tenth of ten pages.
-const keysPerRange = 10 * listPage
+// listing request more than one stream would, a tenth of ten pages. (A variable only so
+// that tests can split buckets of thousands of keys.)
+var keysPerRange int64 = 10 * listPage
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // bucketEnds finds a bucket's first and last keys with start-after probes, each one
 // listing request: the first key is the listing's first entry; the last is found a
 // character at a time by bisection ("is there a key at or above this string?"), as far
-// as the interpolation looks. About 25 requests, on the first pass only: later passes
-// split between the ends the previous pass listed.
+// as the interpolation looks. About 25 requests, made once per pass that shards share
+// and have no split for yet.
 // A bucket whose first listing page is not full is not split (ok false).
 func bucketEnds(ctx context.Context, s store.Store, bucket string) (first, last string, ok bool, err error) {
 	n := 0
