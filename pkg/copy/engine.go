@@ -27,6 +27,10 @@ type Options struct {
 	// worker pool is Gate.Max() strong, and each object waits for a slot).
 	Gate  Gate
 	Shard Shard // this process's share of the keys
+	// CountAhead lists, beside the copy, each source bucket that never completed a pass,
+	// so the observers hear its size (Expecter, ListingObserver) from the start; the copy
+	// reads that listing too (see countAhead).
+	CountAhead bool
 	// Ranges is how many key ranges a new pass splits each bucket into, listed and
 	// merge-joined at once (default DefaultRanges; 1 lists each bucket as one stream).
 	Ranges          int
@@ -166,6 +170,12 @@ func (e *Engine) Run(ctx context.Context, pairs []Pair) ([]Result, error) {
 
 	runCtx, stopRest := context.WithCancel(ctx)
 	defer stopRest()
+	src := e.Src
+	if o.CountAhead {
+		var stopCount func()
+		src, stopCount = e.countAhead(runCtx, pairs, o, countWindow)
+		defer stopCount()
+	}
 	results := make([]Result, len(pairs))
 	errs := make([]error, len(pairs))
 	var running sync.WaitGroup
@@ -174,7 +184,7 @@ func (e *Engine) Run(ctx context.Context, pairs []Pair) ([]Result, error) {
 		listed := make(chan bool, 1)
 		started++
 		running.Go(func() {
-			results[i], errs[i] = e.runPair(runCtx, p, jobs, listed)
+			results[i], errs[i] = e.runPair(runCtx, p, src, jobs, listed)
 			if errs[i] != nil {
 				stopRest()
 			}
@@ -199,6 +209,7 @@ type pairRun struct {
 	o    Options
 	pair Pair
 	name string
+	src  store.Store // the source as the listings see it (a count ahead's window first)
 	// ranges are the pass's key ranges, each listed with its own watermark; fresh when
 	// the pass began in this run (not resumed), so its listings saw the bucket's ends.
 	ranges   []*rangeRun
@@ -228,7 +239,7 @@ type pairRun struct {
 
 // runPair runs one pair's pass, its objects copied by the workers that read jobs. It
 // tells listed, once, whether its listing reached the end, which lets the next pair start.
-func (e *Engine) runPair(ctx context.Context, p Pair, jobs chan<- job, listed chan<- bool) (Result, error) {
+func (e *Engine) runPair(ctx context.Context, p Pair, src store.Store, jobs chan<- job, listed chan<- bool) (Result, error) {
 	defer tell(listed, false) // unless told already: an early error
 
 	o := e.defaults()
@@ -280,7 +291,7 @@ func (e *Engine) runPair(ctx context.Context, p Pair, jobs chan<- job, listed ch
 	}
 	state.Ranges = ranges
 	state.Watermark = checkpoint.FirstUndone(ranges)
-	r := &pairRun{e: e, o: o, pair: p, name: name, state: state, tags: tags, resolved: resolved,
+	r := &pairRun{e: e, o: o, pair: p, name: name, src: src, state: state, tags: tags, resolved: resolved,
 		ranges: newRangeRuns(ranges, 64*o.Workers+1024), window: 64*o.Workers + 1024, fresh: fresh, shared: shared,
 		res: Result{Pair: p, Failed: map[string]string{}}}
 	if err := r.abortLeftovers(ctx); err != nil {

@@ -74,7 +74,7 @@ func (r *pairRun) listRange(ctx context.Context, rr *rangeRun, jobs chan<- job) 
 	from := rr.start()
 	// within stops each listing at the range's end, before prefetch could page on into
 	// the next range.
-	src := r.owned(prefetch(ctx, within(stopOnFatal("source", r.e.Src.List(ctx, r.pair.Source, from)), rr.Through)))
+	src := r.owned(prefetch(ctx, within(stopOnFatal("source", r.src.List(ctx, r.pair.Source, from)), rr.Through)))
 	dst := r.owned(prefetch(ctx, within(stopOnFatal("destination", r.e.Dst.List(ctx, r.pair.Dest, from)), rr.Through)))
 	err := Join(src, dst, r.same, func(a Action) error {
 		r.o.Observer.Listed(r.pair.Source, a.Src)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -18,7 +19,7 @@ import (
 
 // many is enough recordings (three small objects per session) for a listing of several
 // pages, split into ranges.
-var many = seed.Spec{Sessions: 1000, MobsMax: 4 << 10, Seed: 21}
+var many = seed.Spec{Sessions: 300, MobsMax: 4 << 10, Seed: 21}
 
 var recordings = []copy.Pair{{Source: seed.Recordings, Dest: "openreplay-recordings"}}
 
@@ -160,4 +161,45 @@ func emptyBucket(t *testing.T, m *testenv.MinIO, bucket string) {
 
 func checkpointFile(p copy.Pair) string {
 	return p.Source + "--" + p.Dest + ".json"
+}
+
+// sizes records what ListingDone tells.
+type sizes struct {
+	stopAfter
+	mu   sync.Mutex
+	told map[string]int64
+}
+
+func (s *sizes) ListingDone(bucket string, objects, _ int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.told[bucket] = objects
+}
+
+// The pass's listings tell its size once every range has been listed to its end, and
+// not when the pass is stopped before: the progress bars show a percentage from then on.
+func TestListingsTellThePassSizeWhenEveryRangeEnded(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, many)
+	keys := r.src.Snapshot(seed.Recordings)
+	whole := &sizes{told: map[string]int64{}}
+	run(t, r.engine(copy.Options{Workers: 4, Ranges: 8, Observer: whole}))
+	if whole.told[seed.Recordings] != int64(len(keys)) {
+		t.Fatalf("the first pass told %v; want %d objects in %s", whole.told, len(keys), seed.Recordings)
+	}
+	emptyBucket(t, r.dst, "openreplay-recordings")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stopped := &sizes{stopAfter: stopAfter{n: 10, cancel: cancel}, told: map[string]int64{}}
+	if _, err := r.engine(copy.Options{Workers: 4, Ranges: 8, Observer: stopped}).Run(ctx, recordings); err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := stopped.told[seed.Recordings]; ok {
+		t.Fatalf("a pass stopped after 10 objects told a size of %d", n)
+	}
+	again := &sizes{told: map[string]int64{}}
+	run(t, r.engine(copy.Options{Workers: 4, Ranges: 8, Observer: again}))
+	if again.told[seed.Recordings] == 0 {
+		t.Fatalf("the resumed pass, its ranges listed to their ends, told %v", again.told)
+	}
 }
