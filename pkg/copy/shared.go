@@ -218,11 +218,15 @@ func (e *Engine) shareRanges(ctx context.Context, p Pair, state *checkpoint.Stat
 		if len(prev) > 0 {
 			return prev, nil // the last pass's split, which found keys where they were
 		}
-		first, last, ok, err := bucketEnds(ctx, e.Src, p.Source)
-		if err != nil || !ok {
+		n := o.Shard.Count * o.Ranges
+		first, last, page, ok, err := bucketEnds(ctx, e.Src, p.Source)
+		if err != nil {
 			return nil, err
 		}
-		return splitBounds(first, last, o.Shard.Count*o.Ranges), nil
+		if !ok {
+			return boundsAmong(page, n), nil // a small bucket: split among its keys, seen whole
+		}
+		return splitBounds(first, last, n), nil
 	})
 }
 

@@ -27,6 +27,18 @@ func splitRanges(first, last string, n int) []checkpoint.Range {
 	return rangesAt(splitBounds(first, last, n))
 }
 
+// boundsAmong cuts a bucket's every key (sorted) into n shares.
+func boundsAmong(keys []string, n int) []string {
+	var out []string
+	for j := 1; j < n && len(keys) > 0; j++ {
+		k := keys[max(j*len(keys)/n-1, 0)]
+		if len(out) == 0 || out[len(out)-1] < k {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 // rangesAt returns the ranges that increasing bounds cut the key space into.
 func rangesAt(bounds []string) []checkpoint.Range {
 	ranges := make([]checkpoint.Range, 0, len(bounds)+1)
@@ -120,30 +132,28 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // character at a time by bisection ("is there a key at or above this string?"), as far
 // as the interpolation looks. About 25 requests, made once per pass that shards share
 // and have no split for yet.
-// A bucket whose first listing page is not full is not split (ok false).
-func bucketEnds(ctx context.Context, s store.Store, bucket string) (first, last string, ok bool, err error) {
-	n := 0
+// A bucket whose first listing page is not full is not probed (ok false): page is then
+// every key it holds.
+func bucketEnds(ctx context.Context, s store.Store, bucket string) (first, last string, page []string, ok bool, err error) {
 	for o, err := range s.List(ctx, bucket, "") {
 		if err != nil {
-			return "", "", false, fmt.Errorf("split %s into ranges: %w", bucket, err)
+			return "", "", nil, false, fmt.Errorf("split %s into ranges: %w", bucket, err)
 		}
-		if n == 0 {
-			first = o.Key
-		}
-		if n++; n == listPage {
+		if page = append(page, o.Key); len(page) == listPage {
 			break // the page is full; asking for more would cost a second request
 		}
 	}
-	if n < listPage {
-		return "", "", false, nil
+	if len(page) < listPage {
+		return "", "", page, false, nil
 	}
+	first, page = page[0], nil
 	// Bisect the length of the prefix the last key shares with the first.
 	shared, over := 0, len(first)+1
 	for over-shared > 1 {
 		mid := (shared + over) / 2
 		_, beyond, err := nextKey(ctx, s, bucket, first[:mid]+"\x7f")
 		if err != nil {
-			return "", "", false, err
+			return "", "", nil, false, err
 		}
 		if beyond {
 			over = mid
@@ -160,7 +170,7 @@ func bucketEnds(ctx context.Context, s store.Store, bucket string) (first, last 
 			c := lo + (hi-lo+1)/2
 			_, ok, err := nextKey(ctx, s, bucket, last+string(c-1)+"\x7f")
 			if err != nil {
-				return "", "", false, err
+				return "", "", nil, false, err
 			}
 			if ok {
 				lo = c
@@ -176,7 +186,7 @@ func bucketEnds(ctx context.Context, s store.Store, bucket string) (first, last 
 			break
 		}
 	}
-	return first, max(last, first), true, nil
+	return first, max(last, first), nil, true, nil
 }
 
 // nextKey is the first key after startAfter, from one listing request.
