@@ -8,7 +8,7 @@ export PATH := $(TOOLS):$(PATH)
 # Pinned test servers and tools, built from their Go modules into .tools/ (cached there).
 MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 
-.PHONY: all build tools system-tools test test-short demo bench chaos fuzz clean
+.PHONY: all build tools system-tools test test-short demo bench bench-scale chaos fuzz clean
 
 all: build
 
@@ -127,6 +127,13 @@ bench-notify: $(TOOLS)/minio
 # back-to-back migrator/baseline pairs per set, BENCH_NOISE_PAIRS=4 the baseline/baseline ones.
 bench: $(TOOLS)/minio
 	./scripts/bench.sh
+
+# Listing at scale (issue 18): one million small recordings seeded once into a cached
+# MinIO data folder (.bench-scale-cache/, resumable), then a no-op sync with 1, 4 and 16
+# listing ranges on loopback and behind a 40 ms link, and shards 1, 4, 8 at once against
+# one listing. Not part of `make test`. BENCH_SCALE_OBJECTS=100000 runs smaller.
+bench-scale: $(TOOLS)/minio
+	./scripts/bench_scale.sh
 
 # The chart in a real Kubernetes API server: etcd, kube-apiserver and kube-controller-manager
 # on loopback (no scheduler, no kubelet: pods stay Pending). Built once from their Go modules

@@ -309,3 +309,8 @@ func sseOf(e config.Endpoint) *s3.SSE {
 	}
 	return &s3.SSE{Type: e.SSE.Type, KMSKeyID: e.SSE.KMSKeyID}
 }
+
+// PutIfAbsent lets shards claim key ranges in the state bucket (checkpoint.Claims).
+func (o stateObjects) PutIfAbsent(ctx context.Context, bucket, key string, data []byte) error {
+	return retry.Default.Do(ctx, func(ctx context.Context) error { return o.client.PutIfAbsent(ctx, bucket, key, data) })
+}

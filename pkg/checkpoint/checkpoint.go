@@ -18,10 +18,27 @@ type State struct {
 	Source  string `json:"source"`      // source bucket
 	Dest    string `json:"destination"` // destination bucket
 	Shard   string `json:"shard,omitempty"`
+	// Generation is the pass, shared by every shard of N, that this shard's pass
+	// belongs to (the one in progress, or the last one): shards that own key ranges
+	// agree on each pass's ranges through records in the store (see Claims).
+	Generation int64 `json:"generation,omitempty"`
 
 	// Watermark is the largest key below which (inclusive) every object of the current
 	// pass is done; a restart lists from there. Empty: the pass starts at the beginning.
+	// With Ranges it is the watermark of the first range not done, which keeps a
+	// checkpoint readable, and still correct, by a version that knows no ranges.
 	Watermark string `json:"watermark"`
+	// Ranges are the key ranges the current pass lists at once, each with its own
+	// watermark. A checkpoint written before ranges existed has none: its pass resumes
+	// as one range from Watermark (see Resume).
+	Ranges []Range `json:"ranges,omitempty"`
+	// Quantiles are keys that cut what the last complete pass listed into even shares
+	// (key i at share (i+1)/(len+1)): the next pass splits its ranges there, without
+	// probing the bucket.
+	Quantiles []string `json:"quantiles,omitempty"`
+	// LastListed is how many source objects the last complete pass listed: a bucket
+	// that small is split into no more ranges than make sense.
+	LastListed int64 `json:"lastListed,omitempty"`
 	// PassStarted is when the pass in progress began; zero when none is in progress.
 	PassStarted time.Time `json:"passStarted,omitzero"`
 	// LastComplete is when a pass last finished with every object in place.
@@ -41,6 +58,44 @@ type State struct {
 	Conflicts   int64 `json:"conflicts"`
 
 	SavedAt time.Time `json:"savedAt,omitzero"`
+}
+
+// Range is the keys k with After < k <= Through of a pass ("" Through: to the end),
+// and how far the pass has got in them.
+type Range struct {
+	// Index is the range's place in a pass shared by shards; 0 otherwise.
+	Index   int    `json:"index,omitempty"`
+	After   string `json:"after"`
+	Through string `json:"through"`
+	// Watermark is the largest key of the range below which (inclusive) every object
+	// is done; "" when none is yet.
+	Watermark string `json:"watermark,omitempty"`
+	// Done: every object of the range is.
+	Done bool `json:"done,omitempty"`
+}
+
+// ResumeRanges returns the ranges of the pass in progress: its own, or, for a checkpoint
+// written before ranges existed, one range over the whole bucket from its Watermark.
+func (s *State) ResumeRanges() []Range {
+	if len(s.Ranges) > 0 || s.PassStarted.IsZero() {
+		return s.Ranges
+	}
+	return []Range{{Watermark: s.Watermark}}
+}
+
+// FirstUndone is the watermark a reader that knows no ranges may resume from: every key
+// at or below it is done.
+func FirstUndone(ranges []Range) string {
+	for _, r := range ranges {
+		if !r.Done {
+			return max(r.After, r.Watermark)
+		}
+	}
+	if len(ranges) == 0 {
+		return ""
+	}
+	last := ranges[len(ranges)-1]
+	return max(last.After, last.Watermark)
 }
 
 // Store keeps States by name: Dir in a folder (a volume), S3 in a bucket (so a pod

@@ -55,7 +55,9 @@ type Config struct {
 	MaxWorkers int    `yaml:"maxWorkers"`
 	Limits     Limits `yaml:"limits"`
 	Retry      Retry  `yaml:"retry"`
-	StateDir   string `yaml:"stateDir"`
+	// Listing: each bucket is listed as key ranges at once (default copy.DefaultRanges).
+	Listing  Listing `yaml:"listing"`
+	StateDir string  `yaml:"stateDir"`
 	// StateS3, s3://bucket/prefix, keeps the checkpoints in a bucket of the destination
 	// service instead of stateDir, so a pod rescheduled without its volume resumes.
 	StateS3       string        `yaml:"stateS3"`
@@ -238,6 +240,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.Retry.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Listing.validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.StateS3 != "" {

@@ -178,3 +178,23 @@ func TestUnknownSettingNamesKeyLineAndFile(t *testing.T) {
 		t.Errorf("closest: %q", d)
 	}
 }
+
+// listing.ranges out of range is refused, naming the setting and its bounds.
+func TestListingRangesAreChecked(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ body, want string }{
+		{validConfig + "listing: {ranges: 0}\n", ""},
+		{validConfig + "listing: {ranges: 16}\n", ""},
+		{validConfig + "listing: {ranges: -1}\n", "listing.ranges: -1 is out of range 1..256"},
+		{validConfig + "listing: {ranges: 5000}\n", "listing.ranges: 5000 is out of range 1..256"},
+		{validConfig + "listing: {rangs: 4}\n", `unknown setting "listing.rangs"; did you mean "listing.ranges"?`},
+	} {
+		cfg, err := Load(writeFile(t, dir, "migrator.yaml", c.body), env(keysInEnv))
+		if err == nil {
+			err = cfg.Validate()
+		}
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%q: got %v, want %q", c.body, err, c.want)
+		}
+	}
+}

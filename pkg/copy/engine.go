@@ -25,8 +25,15 @@ type Options struct {
 	Workers int // objects copied at once (default 16); ignored with a Gate
 	// Gate, when set, decides how many objects are in flight while the run goes on (the
 	// worker pool is Gate.Max() strong, and each object waits for a slot).
-	Gate            Gate
-	Shard           Shard         // this process's share of the keys
+	Gate  Gate
+	Shard Shard // this process's share of the keys
+	// CountAhead lists, beside the copy, each source bucket that never completed a pass,
+	// so the observers hear its size (Expecter, ListingObserver) from the start; the copy
+	// reads that listing too (see countAhead).
+	CountAhead bool
+	// Ranges is how many key ranges a new pass splits each bucket into, listed and
+	// merge-joined at once (default DefaultRanges; 1 lists each bucket as one stream).
+	Ranges          int
 	CheckpointEvery time.Duration // default 2s
 	// Grace is how long in-flight objects may finish after ctx is cancelled (SIGTERM)
 	// before they are aborted. Default 30s.
@@ -59,6 +66,11 @@ type Engine struct {
 	abortWarned atomic.Bool // the missing s3:AbortMultipartUpload was explained
 	partETags   partETagHints
 	tagless     taglessBuckets
+
+	// Whether the checkpoint store creates records once, asked once (see shareRanges).
+	claimsOnce   sync.Once
+	claimsErr    error
+	claimsWarned atomic.Bool
 }
 
 // Result is what one pair's run achieved.
@@ -82,6 +94,9 @@ func (e *Engine) defaults() Options {
 	}
 	if o.Workers <= 0 {
 		o.Workers = 16
+	}
+	if o.Ranges <= 0 {
+		o.Ranges = DefaultRanges
 	}
 	if o.CheckpointEvery <= 0 {
 		o.CheckpointEvery = 2 * time.Second
@@ -155,6 +170,12 @@ func (e *Engine) Run(ctx context.Context, pairs []Pair) ([]Result, error) {
 
 	runCtx, stopRest := context.WithCancel(ctx)
 	defer stopRest()
+	src := e.Src
+	if o.CountAhead {
+		var stopCount func()
+		src, stopCount = e.countAhead(runCtx, pairs, o, countWindow)
+		defer stopCount()
+	}
 	results := make([]Result, len(pairs))
 	errs := make([]error, len(pairs))
 	var running sync.WaitGroup
@@ -163,7 +184,7 @@ func (e *Engine) Run(ctx context.Context, pairs []Pair) ([]Result, error) {
 		listed := make(chan bool, 1)
 		started++
 		running.Go(func() {
-			results[i], errs[i] = e.runPair(runCtx, p, jobs, listed)
+			results[i], errs[i] = e.runPair(runCtx, p, src, jobs, listed)
 			if errs[i] != nil {
 				stopRest()
 			}
@@ -188,8 +209,17 @@ type pairRun struct {
 	o    Options
 	pair Pair
 	name string
-	mark *watermark
-	tags *checkpoint.ETagMap
+	src  store.Store // the source as the listings see it (a count ahead's window first)
+	// ranges are the pass's key ranges, each listed with its own watermark; fresh when
+	// the pass began in this run (not resumed), so its listings saw the bucket's ends.
+	ranges   []*rangeRun
+	rangesMu sync.Mutex // guards ranges, which a shared pass claims more of as it goes
+	window   int        // objects each range's watermark may hold in flight
+	fresh    bool
+	// shared is the pass this shard shares with the others; nil unsharded, or where
+	// shards hash keys instead.
+	shared *sharedPass
+	tags   *checkpoint.ETagMap
 	// resolved are the conflicts the operator resolved, as the pass began.
 	resolved *checkpoint.Resolutions
 
@@ -209,7 +239,7 @@ type pairRun struct {
 
 // runPair runs one pair's pass, its objects copied by the workers that read jobs. It
 // tells listed, once, whether its listing reached the end, which lets the next pair start.
-func (e *Engine) runPair(ctx context.Context, p Pair, jobs chan<- job, listed chan<- bool) (Result, error) {
+func (e *Engine) runPair(ctx context.Context, p Pair, src store.Store, jobs chan<- job, listed chan<- bool) (Result, error) {
 	defer tell(listed, false) // unless told already: an early error
 
 	o := e.defaults()
@@ -242,19 +272,35 @@ func (e *Engine) runPair(ctx context.Context, p Pair, jobs chan<- job, listed ch
 		return Result{Pair: p}, err
 	}
 	state.Source, state.Dest, state.Shard = p.Source, p.Dest, o.Shard.String()
-	if state.PassStarted.IsZero() {
-		state.Watermark = ""
+	shared, err := e.shareRanges(ctx, p, state, o)
+	if err != nil {
+		return Result{Pair: p}, fmt.Errorf("share the key ranges of %s with the other shards: %w", p.Source, err)
+	}
+	var ranges []checkpoint.Range
+	switch {
+	case shared != nil && !state.PassStarted.IsZero():
+		ranges = state.Ranges // more are claimed as the pass goes
+	case shared != nil:
+		state.Generation = shared.generation
+	default:
+		ranges = e.passRanges(state, o)
+	}
+	fresh := state.PassStarted.IsZero()
+	if fresh {
 		state.PassStarted = time.Now().UTC()
 	}
-	r := &pairRun{e: e, o: o, pair: p, name: name, state: state, tags: tags, resolved: resolved,
-		mark: newWatermark(state.Watermark, 64*o.Workers+1024),
-		res:  Result{Pair: p, Failed: map[string]string{}}}
+	state.Ranges = ranges
+	state.Watermark = checkpoint.FirstUndone(ranges)
+	r := &pairRun{e: e, o: o, pair: p, name: name, src: src, state: state, tags: tags, resolved: resolved,
+		ranges: newRangeRuns(ranges, 64*o.Workers+1024), window: 64*o.Workers + 1024, fresh: fresh, shared: shared,
+		res: Result{Pair: p, Failed: map[string]string{}}}
 	if err := r.abortLeftovers(ctx); err != nil {
 		return r.res, err
 	}
 	o.Observer.PassStarted(p.Source, state.Watermark)
-	if state.Watermark != "" {
-		o.Log.Info("resuming", zap.String("bucket", p.Source), zap.String("after", state.Watermark))
+	if !fresh {
+		o.Log.Info("resuming", zap.String("bucket", p.Source), zap.String("after", state.Watermark),
+			zap.Int("ranges", len(ranges)))
 	}
 	err = r.pass(ctx, jobs, listed)
 	return r.res, err
@@ -272,6 +318,7 @@ type job struct {
 	run  *pairRun
 	obj  store.Object
 	slot *slot
+	mark *watermark // the watermark of the object's range
 	// maybeOwn, if set, is the destination's newer object of the same size whose ETag
 	// is not in the ETag map: read before it is called a conflict (see confirmOwnCopy).
 	maybeOwn *store.Object
@@ -340,9 +387,15 @@ func (r *pairRun) pass(ctx context.Context, jobs chan<- job, listed chan<- bool)
 		r.o.Observer.PassEnded(r.pair.Source, false)
 		return listErr
 	}
+	held := r.rangeProgress()
 	r.finish(interrupted)
 	if err := r.save(context.WithoutCancel(ctx)); err != nil {
 		return err
+	}
+	if r.shared != nil && !interrupted {
+		if err := r.shared.finished(context.WithoutCancel(ctx), held); err != nil {
+			return fmt.Errorf("record the ranges of %s done: %w", r.pair.Source, err)
+		}
 	}
 	r.o.Observer.PassEnded(r.pair.Source, r.res.OK())
 	return nil
@@ -389,7 +442,11 @@ func (r *pairRun) finish(interrupted bool) {
 	if interrupted {
 		return
 	}
+	if q, listed, ok := r.learned(); ok {
+		r.state.Quantiles, r.state.LastListed = q, listed
+	}
 	r.state.Watermark = ""
+	r.state.Ranges = nil
 	r.state.PassStarted = time.Time{}
 	if len(r.state.Failed) == 0 && len(r.res.Conflicts) == 0 {
 		r.state.LastComplete = time.Now().UTC()
@@ -401,7 +458,8 @@ func (r *pairRun) save(ctx context.Context) error {
 	defer r.saveMu.Unlock()
 	r.mu.Lock()
 	if !r.state.PassStarted.IsZero() {
-		r.state.Watermark = r.mark.get()
+		r.state.Ranges = r.rangeProgress()
+		r.state.Watermark = checkpoint.FirstUndone(r.state.Ranges)
 	}
 	r.state.SavedAt = time.Now().UTC()
 	snap := *r.state

@@ -8,49 +8,109 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/checkpoint"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
 )
 
-// Listing: the merge-join of both sides from the watermark, and what it hands the workers.
+// Listing: each key range of the pass merge-joined on its own, all at once, and what
+// they hand the workers.
 
-// list merge-joins both listings from the watermark and hands copies to the workers.
+// list lists the pass's ranges, up to Options.Ranges at once, each merge-joining both
+// sides from its own watermark, and hands copies to the workers. A shared pass claims
+// more ranges as its own are listed.
 func (r *pairRun) list(ctx context.Context, jobs chan<- job) error {
-	src := r.owned(prefetch(ctx, stopOnFatal("source", r.e.Src.List(ctx, r.pair.Source, r.state.Watermark))))
-	dst := r.owned(prefetch(ctx, stopOnFatal("destination", r.e.Dst.List(ctx, r.pair.Dest, r.state.Watermark))))
+	g, gctx := errgroup.WithContext(ctx)
+	next := 0
+	take := func() (*rangeRun, error) {
+		r.rangesMu.Lock()
+		for next < len(r.ranges) {
+			rr := r.ranges[next]
+			next++
+			if !rr.Done {
+				r.rangesMu.Unlock()
+				return rr, nil
+			}
+		}
+		r.rangesMu.Unlock()
+		if r.shared == nil || gctx.Err() != nil {
+			return nil, nil
+		}
+		c, ok, err := r.shared.claim(gctx)
+		if err != nil || !ok {
+			return nil, err
+		}
+		rr := newRangeRuns([]checkpoint.Range{c}, r.window)[0]
+		r.rangesMu.Lock()
+		r.ranges = append(r.ranges, rr)
+		next = max(next, len(r.ranges))
+		r.rangesMu.Unlock()
+		return rr, nil
+	}
+	for range max(r.o.Ranges, 1) {
+		g.Go(func() error {
+			for {
+				rr, err := take()
+				if err != nil || rr == nil {
+					return err
+				}
+				if err := r.listRange(gctx, rr, jobs); err != nil {
+					return err
+				}
+			}
+		})
+	}
+	err := g.Wait()
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		return nil
+	}
+	if err == nil && ctx.Err() == nil {
+		r.listingDone()
+	}
+	return err
+}
+
+// listRange merge-joins one range of both listings from its watermark.
+func (r *pairRun) listRange(ctx context.Context, rr *rangeRun, jobs chan<- job) error {
+	from := rr.start()
+	// within stops each listing at the range's end, before prefetch could page on into
+	// the next range.
+	src := r.owned(prefetch(ctx, within(stopOnFatal("source", r.src.List(ctx, r.pair.Source, from)), rr.Through)))
+	dst := r.owned(prefetch(ctx, within(stopOnFatal("destination", r.e.Dst.List(ctx, r.pair.Dest, from)), rr.Through)))
 	err := Join(src, dst, r.same, func(a Action) error {
 		r.o.Observer.Listed(r.pair.Source, a.Src)
+		rr.saw(a.Src)
 		switch a.Kind {
 		case ActSkip:
-			r.mark.skip(a.Src.Key)
+			rr.mark.skip(a.Src.Key)
 			r.record(a.Src.Key, Skipped, a.Src.Size, nil)
 		case ActConflict:
 			if a.Dst.Size == a.Src.Size {
 				// Maybe this migrator's own copy, made by a run killed before it
 				// recorded the destination's ETag: a worker reads to tell.
 				dst := a.Dst
-				if err := r.hand(ctx, jobs, job{run: r, obj: a.Src, maybeOwn: &dst}); err != nil {
+				if err := r.hand(ctx, jobs, job{run: r, obj: a.Src, maybeOwn: &dst, mark: rr.mark}); err != nil {
 					return err
 				}
 				break
 			}
-			r.mark.skip(a.Src.Key)
+			rr.mark.skip(a.Src.Key)
 			r.conflict(a.Src)
 		case ActCopy:
-			if err := r.hand(ctx, jobs, job{run: r, obj: a.Src}); err != nil {
+			if err := r.hand(ctx, jobs, job{run: r, obj: a.Src, mark: rr.mark}); err != nil {
 				return err
 			}
 		}
 		return ctx.Err()
 	}, nil)
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		return nil
+	if err == nil && ctx.Err() == nil {
+		rr.listed.Store(true)
 	}
 	return err
 }
 
 // hand queues j for the workers, with a watermark slot that stays open until it is done.
 func (r *pairRun) hand(ctx context.Context, jobs chan<- job, j job) error {
-	j.slot = r.mark.begin(j.obj.Key)
+	j.slot = j.mark.begin(j.obj.Key)
 	r.inflight.Add(1)
 	select {
 	case jobs <- j:
@@ -77,8 +137,8 @@ func (r *pairRun) same(src, dst store.Object) bool {
 }
 
 func (r *pairRun) owned(seq iter.Seq2[store.Object, error]) iter.Seq2[store.Object, error] {
-	if r.o.Shard.Count <= 1 {
-		return seq
+	if r.o.Shard.Count <= 1 || r.shared != nil {
+		return seq // unsharded, or the shard lists only ranges it owns
 	}
 	return func(yield func(store.Object, error) bool) {
 		for o, err := range seq {

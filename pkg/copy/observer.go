@@ -67,3 +67,17 @@ func (o Observers) PassEnded(b string, complete bool) {
 		x.PassEnded(b, complete)
 	}
 }
+
+// ListingObserver is an Observer that also hears the size of a pass as soon as its
+// listing has found it: the objects and bytes listed from where the pass started.
+type ListingObserver interface {
+	ListingDone(bucket string, objects, bytes int64)
+}
+
+func (o Observers) ListingDone(b string, objects, bytes int64) {
+	for _, x := range o {
+		if l, ok := x.(ListingObserver); ok {
+			l.ListingDone(b, objects, bytes)
+		}
+	}
+}

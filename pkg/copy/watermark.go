@@ -77,3 +77,10 @@ func (w *watermark) get() string {
 	defer w.mu.Unlock()
 	return w.mark
 }
+
+// idle tells whether no object is being copied.
+func (w *watermark) idle() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.pending) == 0
+}

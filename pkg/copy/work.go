@@ -25,7 +25,7 @@ func (r *pairRun) do(j job) (int64, bool) {
 }
 
 func (r *pairRun) work(ctx context.Context, j job) (int64, bool) {
-	defer r.mark.finish(j.slot)
+	defer j.mark.finish(j.slot)
 	r.o.Observer.InFlight(1)
 	defer r.o.Observer.InFlight(-1)
 	if j.maybeOwn != nil {

@@ -2,8 +2,10 @@
 package s3
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"crypto/md5"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
@@ -266,6 +268,18 @@ func (c *Client) Put(ctx context.Context, bucket, key string, body io.Reader, si
 		return "", wrap("put", bucket, key, err)
 	}
 	return trimETag(info.ETag), nil
+}
+
+// PutIfAbsent stores data under key only if no object is there (If-None-Match: *, which
+// AWS and MinIO honour); an object already there is a store.ClassExists error.
+func (c *Client) PutIfAbsent(ctx context.Context, bucket, key string, data []byte) error {
+	sum := md5.Sum(data)
+	opts := minio.PutObjectOptions{ContentType: "application/json"}
+	opts.SetMatchETagExcept("*")
+	if _, err := c.core.PutObject(ctx, bucket, key, bytes.NewReader(data), int64(len(data)), b64(sum[:]), "", opts); err != nil {
+		return wrap("put", bucket, key, err)
+	}
+	return nil
 }
 
 func (c *Client) CreateMultipart(ctx context.Context, bucket, key string, h store.Header, sum store.Checksum) (string, error) {

@@ -27,10 +27,11 @@ const (
 	ClassNotFound                 // the object does not exist
 	ClassUnsupported              // the store does not implement this call
 	ClassCanceled                 // we cancelled it ourselves
+	ClassExists                   // a write made only if the object was absent found it there
 )
 
 var classNames = [...]string{"none", "other", "transient", "throttled", "timeout", "damaged",
-	"credentials", "full", "denied", "no_bucket", "not_found", "unsupported", "canceled"}
+	"credentials", "full", "denied", "no_bucket", "not_found", "unsupported", "canceled", "exists"}
 
 func (c Class) String() string { return classNames[c] }
 
@@ -62,6 +63,7 @@ var codes = map[string]Class{
 	"NoSuchBucket":   ClassNoBucket,
 	"NoSuchKey":      ClassNotFound,
 	"NotImplemented": ClassUnsupported, "XNotImplemented": ClassUnsupported,
+	"PreconditionFailed": ClassExists, // If-None-Match: * on a PUT, and the key is taken
 }
 
 // Fault narrows a rejected key or a wrong region down to the one setting the operator
@@ -113,6 +115,8 @@ func ClassOf(err error) Class {
 		switch {
 		case se.Status == 429:
 			return ClassThrottled
+		case se.Status == 412:
+			return ClassExists
 		case se.Status == 408:
 			return ClassTimeout
 		case se.Status == 501:

@@ -22,6 +22,8 @@ func main() {
 	set := flag.String("set", "demo", "data set: demo, mixed (~9,000 objects, ~800 MiB) tiny (10,000 x 2 KiB) or wan (~3,000 small)")
 	workers := flag.Int("workers", 16, "uploads at once")
 	buckets := flag.String("buckets", "", "comma-separated buckets to create (with -set none)")
+	objects := flag.Int("objects", 0, "with -set scale: how many small recordings to write")
+	from := flag.Int("from", 0, "with -set scale: the index of the first one (to resume)")
 	flag.Parse()
 	u, err := url.Parse(*endpoint)
 	if err != nil {
@@ -42,6 +44,14 @@ func main() {
 		}
 	}
 	if *set == "none" {
+		return
+	}
+	if *set == "scale" {
+		start := time.Now()
+		if err := scale(context.Background(), c, *from, *objects, *workers); err != nil {
+			fail(err)
+		}
+		fmt.Printf("seeded recordings %d..%d in %.1fs\n", *from, *from+*objects-1, time.Since(start).Seconds())
 		return
 	}
 	spec, ok := map[string]seed.Spec{"demo": seed.Demo(), "mixed": seed.Mixed(), "tiny": seed.Tiny(), "wan": seed.WAN()}[*set]

@@ -1,10 +1,11 @@
-package cli
+package copy
 
 import (
 	"context"
 	"iter"
 	"sync"
 
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/checkpoint"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
 )
 
@@ -17,18 +18,14 @@ const countWindow = 20_000
 // windowChunk is how many objects travel together from the count to the copy.
 const windowChunk = 250
 
-// sharedSource is the source as the engine sees it during a pass: a listing that
-// countAhead runs anyway is read by the copy too, so a bucket with at most
-// countWindow objects to go is listed once, not twice, and the total is still known
-// as soon as that one listing ends.
+// sharedSource is the source as a pass's listings see it: a listing that countAhead
+// runs anyway is read by the copy too, so a bucket with at most countWindow objects to
+// go is listed once, not twice, and the total is still known as soon as that one
+// listing ends.
 type sharedSource struct {
 	store.Store
 	mu    sync.Mutex
 	lists map[listFrom]*sharedList // taken by the first List that asks for them
-	// listed, if set, hears of every listing the copy runs alone that reaches its end,
-	// with the objects and bytes owned (as owns says): the size of the pass.
-	listed func(bucket string, objects, bytes int64)
-	owns   func(key string) bool
 }
 
 type listFrom struct{ bucket, after string }
@@ -41,24 +38,9 @@ func (s *sharedSource) List(ctx context.Context, bucket, startAfter string) iter
 	delete(s.lists, listFrom{bucket, startAfter})
 	s.mu.Unlock()
 	if l != nil {
-		return l.read(ctx, s.Store) // the count reports the size
+		return l.read(ctx, s.Store)
 	}
-	if s.listed == nil {
-		return s.Store.List(ctx, bucket, startAfter)
-	}
-	return func(yield func(store.Object, error) bool) {
-		var n, bytes int64
-		for o, err := range s.Store.List(ctx, bucket, startAfter) {
-			if err == nil && s.owns(o.Key) {
-				n++
-				bytes += o.Size
-			}
-			if !yield(o, err) || err != nil {
-				return
-			}
-		}
-		s.listed(bucket, n, bytes)
-	}
+	return s.Store.List(ctx, bucket, startAfter)
 }
 
 // sharedList is one count listing and the window it fills for the copy.
@@ -156,4 +138,65 @@ func (l *sharedList) read(ctx context.Context, src store.Store) iter.Seq2[store.
 			}
 		}
 	}
+}
+
+// Expecter is an Observer that also hears a pass's size from the count ahead of it.
+type Expecter interface {
+	Expect(bucket string, objects, bytes int64)
+}
+
+func (o Observers) Expect(b string, objects, bytes int64) {
+	for _, x := range o {
+		if e, ok := x.(Expecter); ok {
+			e.Expect(b, objects, bytes)
+		}
+	}
+}
+
+// countAhead lists, beside the copy, the source buckets that never completed a pass, so
+// progress and ETA know the total from the start: the copy's own listing runs only a
+// queue's length ahead of the workers. Buckets that completed a pass before are expected
+// to hold what that pass listed, at no cost.
+//
+// The copy reads these listings too (the source it returns serves them): what a count
+// lists goes to a window of up to window objects that the copy takes its objects from,
+// so a bucket that fits the window is listed once. A count that outruns the copy by
+// more than that lists on alone, and the copy lists from where the window ended. The
+// observers hear the size (Expect and ListingDone) when a count reaches the end.
+func (e *Engine) countAhead(ctx context.Context, pairs []Pair, o Options, window int) (store.Store, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	shared := &sharedSource{Store: e.Src, lists: map[listFrom]*sharedList{}}
+	var wg sync.WaitGroup
+	for _, pr := range pairs {
+		after := ""
+		if st, err := e.Checkpoints.Load(ctx, CheckpointName(pr, o.Shard)); err == nil {
+			if !st.LastComplete.IsZero() {
+				continue
+			}
+			after = resumeFrom(st)
+		}
+		l := newSharedList(pr.Source, after, window)
+		shared.lists[listFrom{pr.Source, after}] = l
+		wg.Go(func() {
+			if n, bytes, ok := l.count(ctx, e.Src, o.Shard.Owns); ok {
+				if x, ok := o.Observer.(Expecter); ok {
+					x.Expect(pr.Source, n, bytes)
+				}
+				if x, ok := o.Observer.(ListingObserver); ok {
+					x.ListingDone(pr.Source, n, bytes)
+				}
+			}
+			// A failed count says nothing: the copy's own listing reports the error.
+		})
+	}
+	return shared, func() { cancel(); wg.Wait() }
+}
+
+// resumeFrom is where a pass's first listing starts, as runPair resumes it: the first
+// unfinished range of a pass in progress, the beginning otherwise.
+func resumeFrom(st *checkpoint.State) string {
+	if st.PassStarted.IsZero() {
+		return ""
+	}
+	return checkpoint.FirstUndone(st.ResumeRanges())
 }

@@ -1,4 +1,4 @@
-package cli
+package copy
 
 import (
 	"context"
@@ -9,16 +9,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"go.uber.org/zap"
-
-	"github.com/openreplay-migrator/openreplay-migrator/internal/seed"
-	"github.com/openreplay-migrator/openreplay-migrator/internal/testenv"
-	"github.com/openreplay-migrator/openreplay-migrator/pkg/checkpoint"
-	"github.com/openreplay-migrator/openreplay-migrator/pkg/config"
-	"github.com/openreplay-migrator/openreplay-migrator/pkg/copy"
-	"github.com/openreplay-migrator/openreplay-migrator/pkg/metrics"
-	"github.com/openreplay-migrator/openreplay-migrator/pkg/s3"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
 )
 
@@ -136,96 +126,5 @@ func TestOtherListingsAreNotShared(t *testing.T) {
 	collect(t, shared.List(context.Background(), "sourcemaps", ""), all)
 	if fmt.Sprint(src.starts) != fmt.Sprint([]string{all[4], ""}) {
 		t.Fatalf("listed from %q", src.starts)
-	}
-}
-
-// The first copy lists each source bucket once (the count and the copy share it), and
-// its progress knows every bucket's total.
-func TestFirstCopyListsTheSourceOnce(t *testing.T) {
-	t.Parallel()
-	src, dst := testenv.StartMinIO(t), testenv.StartMinIO(t)
-	src.MakeBuckets(seed.Recordings, seed.Assets, seed.Sourcemaps)
-	objs := seed.Plan(seed.Spec{Sessions: 40, Assets: 30, Sourcemaps: 6, LargeEvery: 20, LargeMax: 7 << 20, Seed: 91})
-	if _, err := seed.Write(context.Background(), src.Client(), objs, 8); err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]int64{}
-	for _, o := range objs {
-		want[o.Bucket]++
-	}
-	p := &parts{cfg: &config.Config{Workers: 8}, log: zap.NewNop(), metrics: metrics.New(prometheus.NewRegistry()),
-		state: checkpoint.Dir(t.TempDir()), quietProgress: true}
-	srcReq, dstReq := testenv.NewRequests(), testenv.NewRequests()
-	for _, side := range []struct {
-		m   *testenv.MinIO
-		req *testenv.Requests
-		s   *store.Store
-	}{{src, srcReq, &p.src}, {dst, dstReq, &p.dst}} {
-		c, err := s3.New(s3.Options{Endpoint: side.m.Endpoint, AccessKey: side.m.AccessKey, SecretKey: side.m.SecretKey, Region: "us-east-1", WrapTransport: side.req.Wrap})
-		if err != nil {
-			t.Fatal(err)
-		}
-		*side.s = c
-	}
-	for b := range want {
-		p.pairs = append(p.pairs, copy.Pair{Source: b, Dest: "copy-" + b})
-		dst.MakeBuckets("copy-" + b)
-	}
-	res, err := p.runPass(context.Background(), "copy")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range res {
-		if !r.OK() || r.Copied != want[r.Source] {
-			t.Fatalf("%s: copied %d of %d, failed %v", r.Source, r.Copied, want[r.Source], r.Failed)
-		}
-		testenv.AssertSame(t, src, r.Source, dst, r.Dest, true)
-	}
-	if n := srcReq.Count("LIST"); n != len(want) {
-		t.Fatalf("%d listing requests at the source; want one per bucket (%d)", n, len(want))
-	}
-	for _, b := range p.metrics.Snapshot().Buckets {
-		if b.ObjectsKnown != want[b.Bucket] {
-			t.Fatalf("%s: progress knows %d objects; want %d", b.Bucket, b.ObjectsKnown, want[b.Bucket])
-		}
-	}
-}
-
-// A listing the copy runs alone (no count ahead of it: a bucket that completed a pass
-// before) tells the size of the pass when, and only when, it reaches the end: the
-// progress bars show a percentage from then on.
-func TestOwnListingTellsThePassSizeAtItsEnd(t *testing.T) {
-	for _, c := range []struct {
-		name   string
-		failAt int
-		stopAt int // the reader stops after this many objects (0: reads all)
-		want   bool
-	}{
-		{name: "to the end", want: true},
-		{name: "failed", failAt: 40},
-		{name: "stopped by the reader", stopAt: 10},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			src := &listed{keys: keys(100), failAt: c.failAt}
-			var got []int64
-			shared := &sharedSource{Store: src, lists: map[listFrom]*sharedList{}, owns: func(k string) bool { return k < "000050" },
-				listed: func(bucket string, n, bytes int64) { got = append(got, n, bytes) }}
-			read := 0
-			for _, err := range shared.List(context.Background(), "mobs", "") {
-				if err != nil {
-					break
-				}
-				read++
-				if read == c.stopAt {
-					break
-				}
-			}
-			switch {
-			case c.want && fmt.Sprint(got) != fmt.Sprint([]int64{50, 50 * int64(len("000000/dom.mobs"))}):
-				t.Fatalf("told %v; want the 50 owned objects and their bytes", got)
-			case !c.want && got != nil:
-				t.Fatalf("a listing that did not reach the end told a size: %v", got)
-			}
-		})
 	}
 }

@@ -1,0 +1,123 @@
+package copy_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/minio/minio-go/v7"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/openreplay-migrator/openreplay-migrator/internal/testenv"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/checkpoint"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/copy"
+)
+
+// seedRecordings writes n tiny recordings under session-ID keys, many at once.
+func seedRecordings(t *testing.T, m *testenv.MinIO, bucket string, n int) {
+	t.Helper()
+	m.MakeBuckets(bucket)
+	r := rand.New(rand.NewPCG(5, 5))
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = strconv.FormatUint(1_000_000_000_000_000+r.Uint64N(8_000_000_000_000_000_000), 10) + "/dom.mobs"
+	}
+	g, ctx := errgroup.WithContext(context.Background())
+	g.SetLimit(32)
+	for i, k := range keys {
+		g.Go(func() error {
+			body := []byte(fmt.Sprintf("recording %d", i))
+			_, err := m.Client().PutObject(ctx, bucket, k, bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{})
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runShards runs N shards at once, as an Indexed Job's pods do, over one checkpoint store.
+func runShards(t *testing.T, n int, engine func(copy.Shard) *copy.Engine, pairs []copy.Pair) []copy.Result {
+	t.Helper()
+	var mu sync.Mutex
+	var all []copy.Result
+	var g errgroup.Group
+	for i := range n {
+		g.Go(func() error {
+			res, err := engine(copy.Shard{Index: i, Count: n}).Run(context.Background(), pairs)
+			mu.Lock()
+			all = append(all, res...)
+			mu.Unlock()
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	return all
+}
+
+// N shards running at once copy every object exactly once (one PUT per key), each
+// listing only the key ranges it claimed: together they list the bucket about once.
+func TestShardsOwnRangesCopyEveryObjectOnceAndListTheBucketOnce(t *testing.T) {
+	t.Parallel()
+	src, dst := testenv.StartMinIO(t), testenv.StartMinIO(t)
+	srcReq, dstReq := testenv.NewRequests(), testenv.NewRequests()
+	const objects = 6_000
+	seedRecordings(t, src, "mobs", objects)
+	dst.MakeBuckets("openreplay-recordings")
+	srcS, dstS := client(t, src, srcReq), client(t, dst, dstReq)
+	state := checkpoint.Dir(t.TempDir())
+	pairs := []copy.Pair{{Source: "mobs", Dest: "openreplay-recordings"}}
+	const shards = 2
+	engine := func(s copy.Shard) *copy.Engine {
+		return &copy.Engine{Src: srcS, Dst: dstS, Checkpoints: state, Opt: copy.Options{Workers: 8, Shard: s, Ranges: 1}}
+	}
+
+	res := runShards(t, shards, engine, pairs)
+	var copied int64
+	for _, r := range res {
+		copied += r.Copied
+		if !r.OK() {
+			t.Fatalf("shard result not OK: %+v", r)
+		}
+	}
+	puts := dstReq.PerPath("PUT")
+	if copied != objects || len(puts) != objects {
+		t.Fatalf("the shards copied %d objects with PUTs to %d keys; want %d", copied, len(puts), objects)
+	}
+	for path, n := range puts {
+		if n != 1 {
+			t.Errorf("%s was PUT %d times; want once", path, n)
+		}
+	}
+	testenv.AssertSame(t, src, "mobs", dst, "openreplay-recordings", true)
+
+	// A sync with nothing to do: the shards together against one single-stream pass.
+	single := &copy.Engine{Src: srcS, Dst: dstS, Checkpoints: checkpoint.Dir(t.TempDir()), Opt: copy.Options{Workers: 8, Ranges: 1}}
+	srcReq.Reset()
+	dstReq.Reset()
+	if _, err := single.Run(context.Background(), pairs); err != nil {
+		t.Fatal(err)
+	}
+	one := srcReq.Count("LIST") + dstReq.Count("LIST")
+	srcReq.Reset()
+	dstReq.Reset()
+	res = runShards(t, shards, engine, pairs)
+	var skipped int64
+	for _, r := range res {
+		skipped += r.Skipped
+	}
+	together := srcReq.Count("LIST") + dstReq.Count("LIST")
+	t.Logf("listing requests: %d by one pass, %d by %d shards together", one, together, shards)
+	if skipped != objects {
+		t.Fatalf("the shards' no-op sync looked at %d objects; want every one of %d once", skipped, objects)
+	}
+	if float64(together) > 1.2*float64(one) {
+		t.Fatalf("%d shards sent %d listing requests; want at most 1.2x the %d of one pass", shards, together, one)
+	}
+}

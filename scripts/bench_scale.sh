@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# `make bench-scale` (not part of `make test`): listing at scale.
+#
+# One million small recordings (BENCH_SCALE_OBJECTS) are seeded once into a MinIO data
+# folder kept in BENCH_SCALE_CACHE (default .bench-scale-cache/), in chunks recorded as
+# they complete, so an interrupted seed resumes where it stopped; the destination is a
+# copy of that folder, so every sync measured here has nothing to copy and measures the
+# listing alone. Then:
+#   (a) a no-op sync with listing.ranges 1, 4 and 16 (BENCH_SCALE_RANGES), on loopback and
+#       with both servers behind tools/wanproxy (toxiproxy) adding BENCH_SCALE_RTT=40 ms to
+#       every round trip: wall time, listing requests (counted by both servers), peak RSS;
+#   (b) the listing requests of shards 1, 4 and 8 (BENCH_SCALE_SHARDS) running at once,
+#       against one single-stream listing; peak RSS of the largest shard.
+# Each measured sync follows an unmeasured one with the same state folder, as a scheduled
+# sync follows the last: its ranges are split where the previous pass found the keys.
+# Writes the section "Ten million objects" of bench/results.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+PATH="$root/.tools/bin:$root/bin:$PATH"
+objects=${BENCH_SCALE_OBJECTS:-1000000}
+cache=${BENCH_SCALE_CACHE:-$root/.bench-scale-cache}
+ranges_list=${BENCH_SCALE_RANGES:-1 4 16}
+shards_list=${BENCH_SCALE_SHARDS:-1 4 8}
+rtt=${BENCH_SCALE_RTT:-40}
+chunk=20000
+work="$root/.bench-scale"
+results="$root/bench/results.md"
+rm -rf "$work"
+mkdir -p "$work" "$cache"
+
+go build -o bin/migrator ./cmd/migrator
+go build -o bin/seed ./tools/seed
+go build -o bin/wanproxy ./tools/wanproxy
+if [ ! -x /usr/bin/time ]; then
+  apt-get install -y time >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y time >/dev/null; }
+fi
+
+declare -A pid port
+proxies=()
+cleanup() {
+  for p in "${proxies[@]}"; do kill "$p" 2>/dev/null || true; done
+  for n in "${!pid[@]}"; do kill "${pid[$n]}" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 20000))
+    (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+}
+
+# Keys live in the data folders (MinIO keeps its root credentials' IAM state there), so
+# they are fixed per cache, kept in a file beside it, and passed through the environment.
+[ -s "$cache/keys" ] || { head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$cache/keys"; }
+secret=$(cat "$cache/keys")
+export MIGRATOR_SOURCE_ACCESS_KEY=bench-scale MIGRATOR_SOURCE_SECRET_KEY=$secret
+export MIGRATOR_DESTINATION_ACCESS_KEY=bench-scale MIGRATOR_DESTINATION_SECRET_KEY=$secret
+
+start_minio() { # name folder
+  local name=$1 dir=$2
+  port[$name]=$(free_port)
+  MINIO_ROOT_USER=bench-scale MINIO_ROOT_PASSWORD=$secret MINIO_BROWSER=off MINIO_UPDATE=off \
+    MINIO_PROMETHEUS_AUTH_TYPE=public MINIO_SCANNER_SPEED=slowest MINIO_SYNC_BOOT=on \
+    minio server --quiet --address "127.0.0.1:${port[$name]}" --console-address "127.0.0.1:$(free_port)" "$dir" \
+    >"$work/minio-$name.log" 2>&1 &
+  pid[$name]=$!
+  for _ in $(seq 1 600); do
+    kill -0 "${pid[$name]}" 2>/dev/null || break
+    curl -fs "http://127.0.0.1:${port[$name]}/minio/health/ready" >/dev/null 2>&1 && return
+    sleep 0.1
+  done
+  echo "MinIO $name did not start; see $work/minio-$name.log" >&2
+  exit 1
+}
+stop_minio() {
+  [ -n "${pid[$1]:-}" ] || return 0
+  kill "${pid[$1]}" 2>/dev/null || true
+  wait "${pid[$1]}" 2>/dev/null || true
+  unset "pid[$1]"
+}
+
+# listings server: ListObjects requests the server has answered so far.
+listings() {
+  curl -fs "http://127.0.0.1:${port[$1]}/minio/metrics/v3/api/requests" |
+    awk '/^minio_api_requests_total\{/ && /type="s3"/ && /name="List/ { n += $NF } END { printf "%d", n }'
+}
+
+seed_source() {
+  local done=0
+  [ -s "$cache/source.seeded" ] && done=$(cat "$cache/source.seeded")
+  [ "$done" -lt "$objects" ] || return 0
+  echo "== seeding $objects recordings into $cache/source (from $done; resumable)"
+  start_minio source "$cache/source"
+  while [ "$done" -lt "$objects" ]; do
+    local n=$((objects - done < chunk ? objects - done : chunk))
+    SEED_ACCESS_KEY=bench-scale SEED_SECRET_KEY=$secret seed --endpoint "http://127.0.0.1:${port[source]}" \
+      --set scale --from "$done" --objects "$n" --workers 32 >/dev/null
+    done=$((done + n))
+    echo "$done" >"$cache/source.seeded"
+    printf '   %d of %d\n' "$done" "$objects"
+  done
+  stop_minio source
+  rm -rf "$cache/destination" "$cache/destination.seeded"
+}
+
+copy_destination() {
+  [ "$(cat "$cache/destination.seeded" 2>/dev/null)" = "$(cat "$cache/source.seeded")" ] && return 0
+  echo "== copying the source's data folder as the destination's (every sync then has nothing to copy)"
+  rm -rf "$cache/destination"
+  cp -a "$cache/source" "$cache/destination"
+  cat "$cache/source.seeded" >"$cache/destination.seeded"
+}
+
+# proxy name: a wanproxy in front of the server; sets proxy_addr.
+proxy() {
+  local out="$work/proxy-$1"
+  wanproxy -upstream "127.0.0.1:${port[$1]}" -rtt "${rtt}ms" >"$out" &
+  proxies+=($!)
+  proxy_addr=""
+  for _ in $(seq 1 100); do
+    proxy_addr=$(head -1 "$out")
+    [ -z "$proxy_addr" ] || return 0
+    sleep 0.1
+  done
+  echo "wanproxy did not start" >&2
+  exit 1
+}
+
+config() { # file source-url destination-url state ranges
+  {
+    echo "source:      {endpoint: $2, region: us-east-1}"
+    echo "destination: {endpoint: $3, region: us-east-1}"
+    echo "buckets:     {mobs: mobs}"
+    echo "stateDir: $4"
+    echo "allowInsecure: true"
+    echo "listing: {ranges: $5}"
+  } >"$1"
+}
+
+# timed tag cmd...: sets wall (s) and rss (MiB).
+timed() {
+  local tag=$1 t0 t1
+  shift
+  t0=$EPOCHREALTIME
+  /usr/bin/time -v -o "$work/$tag.time" "$@" >"$work/$tag.out" 2>"$work/$tag.err" || {
+    echo "$tag failed:" >&2
+    tail -20 "$work/$tag.err" "$work/$tag.out" >&2
+    exit 1
+  }
+  t1=$EPOCHREALTIME
+  wall=$(echo "$t0 $t1" | awk '{ printf "%.2f", $2 - $1 }')
+  rss=$(awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$work/$tag.time")
+}
+
+# sync_once tag config: one no-op sync, measured; sets wall, rss and lists (both servers).
+sync_once() {
+  local a0 b0
+  a0=$(listings source) b0=$(listings destination)
+  timed "$1" migrator sync --config "$2" --progress off --log-format json
+  lists=$(($(listings source) - a0 + $(listings destination) - b0))
+}
+
+seed_source
+copy_destination
+start_minio source "$cache/source"
+start_minio destination "$cache/destination"
+src="http://127.0.0.1:${port[source]}" dst="http://127.0.0.1:${port[destination]}"
+proxy source
+wsrc="http://$proxy_addr"
+proxy destination
+wdst="http://$proxy_addr"
+
+# (a) a no-op sync, by listing ranges, on loopback and behind the link.
+: >"$work/ranges"
+for r in $ranges_list; do
+  state="$work/state-ranges-$r"
+  config "$work/ranges-$r.yaml" "$src" "$dst" "$state" "$r"
+  config "$work/ranges-$r-wan.yaml" "$wsrc" "$wdst" "$state" "$r"
+  echo "== no-op sync, listing.ranges $r"
+  timed "warm-$r" migrator sync --config "$work/ranges-$r.yaml" --progress off --log-format json
+  sync_once "loop-$r" "$work/ranges-$r.yaml"
+  echo "loopback $r $wall $lists $rss" >>"$work/ranges"
+  printf '   loopback        %6.2fs  %6d listing requests  RSS %6.1f MiB\n' "$wall" "$lists" "$rss"
+  sync_once "wan-$r" "$work/ranges-$r-wan.yaml"
+  echo "wan $r $wall $lists $rss" >>"$work/ranges"
+  printf '   %3s ms link     %6.2fs  %6d listing requests  RSS %6.1f MiB\n' "$rtt" "$wall" "$lists" "$rss"
+done
+
+# (b) shards at once against one single-stream listing (ranges 1, loopback, from (a)).
+single=$(awk '$1 == "loopback" && $2 == 1 { print $4 }' "$work/ranges")
+[ -n "$single" ] || { config "$work/single.yaml" "$src" "$dst" "$work/state-single" 1; sync_once single "$work/single.yaml"; single=$lists; }
+: >"$work/shards"
+for n in $shards_list; do
+  state="$work/state-shards-$n"
+  config "$work/shards-$n.yaml" "$src" "$dst" "$state" 8
+  echo "== $n shards at once"
+  for pass in warm measured; do
+    a0=$(listings source) b0=$(listings destination)
+    t0=$EPOCHREALTIME
+    pids=()
+    for ((i = 0; i < n; i++)); do
+      /usr/bin/time -v -o "$work/shard-$n-$i-$pass.time" migrator sync --config "$work/shards-$n.yaml" --shard "$i/$n" \
+        --progress off --log-format json >"$work/shard-$n-$i-$pass.out" 2>&1 &
+      pids+=($!)
+    done
+    for p in "${pids[@]}"; do wait "$p" || { echo "a shard failed; see $work/shard-$n-*-$pass.out" >&2; exit 1; }; done
+    wall=$(echo "$t0 $EPOCHREALTIME" | awk '{ printf "%.2f", $2 - $1 }')
+    lists=$(($(listings source) - a0 + $(listings destination) - b0))
+  done
+  rss=$(cat "$work"/shard-"$n"-*-measured.time | awk -F': ' '/Maximum resident set size/ { if ($2 > m) m = $2 } END { printf "%.1f", m / 1024 }')
+  echo "$n $wall $lists $rss" >>"$work/shards"
+  printf '   %6.2fs  %6d listing requests (%.2fx one listing)  largest RSS %6.1f MiB\n' "$wall" "$lists" \
+    "$(echo "$lists $single" | awk '{ print $1 / $2 }')" "$rss"
+done
+
+# (c) notification latency under `serve`: issue 18 item 4(c), added by the lead with the
+# notifications branch. It gets the servers above running ($src, $dst, $wsrc, $wdst) and
+# appends its table to $work/section.md after the others.
+notification_latency() { :; }
+
+{
+  echo "<!-- bench-scale: written by scripts/bench_scale.sh -->"
+  echo "## Ten million objects: listing at scale"
+  echo
+  echo "$(cat "$cache/source.seeded") recordings of 256 bytes under 19-digit session IDs, in a MinIO seeded once"
+  echo "(\`make bench-scale\`); the destination holds the same objects, so each sync has nothing to copy and"
+  echo "costs its listings alone. Each measured sync follows one with the same state folder."
+  echo
+  echo "### A no-op sync by listing ranges"
+  echo
+  echo "| link | listing.ranges | wall s | listing requests (both sides) | peak RSS MiB | speed-up over 1 range |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+  awk '{ if ($2 == 1) base[$1] = $3; printf "| %s | %d | %.2f | %d | %.1f | %.2fx |\n", ($1 == "wan" ? "'"$rtt"' ms added" : "loopback"), $2, $3, $4, $5, base[$1] / $3 }' "$work/ranges"
+  echo
+  echo "### Shards at once against one listing"
+  echo
+  echo "| shards | wall s | listing requests (both sides) | / one single-stream listing ($single) | largest peak RSS MiB |"
+  echo "| ---: | ---: | ---: | ---: | ---: |"
+  awk -v one="$single" '{ printf "| %d | %.2f | %d | %.2f | %.1f |\n", $1, $2, $3, $3 / one, $4 }' "$work/shards"
+  echo
+} >"$work/section.md"
+notification_latency
+echo "<!-- /bench-scale -->" >>"$work/section.md"
+
+# Replace the section in bench/results.md (or add it at the end).
+touch "$results"
+awk -v section="$work/section.md" '
+  /^<!-- bench-scale:/ { skip = 1; while ((getline l < section) > 0) print l; done = 1; next }
+  /^<!-- \/bench-scale -->/ { skip = 0; next }
+  !skip { print }
+  END { if (!done) { print ""; while ((getline l < section) > 0) print l } }' "$results" >"$work/results.md"
+mv "$work/results.md" "$results"
+cat "$work/section.md"
