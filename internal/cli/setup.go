@@ -148,7 +148,7 @@ func (c *common) build(env *Env) (*parts, error) {
 	}
 	p.state = checkpoint.Dir(cfg.StateDir)
 	if bucket, prefix, ok := cfg.StateLocation(); ok {
-		p.state = checkpoint.S3{Objects: stateObjects{p.dst, dstClient}, Bucket: bucket, Prefix: prefix}
+		p.state = checkpoint.S3{Objects: stateObjects{p.dst, dstClient, cfg.Retry.Policy()}, Bucket: bucket, Prefix: prefix}
 	}
 	for _, pr := range cfg.Pairs() {
 		p.pairs = append(p.pairs, copy.Pair{Source: pr.Source, Dest: pr.Dest})
@@ -191,10 +191,11 @@ func s3Options(e config.Endpoint) s3.Options {
 type stateObjects struct {
 	store.Store
 	client *s3.Client
+	retry  retry.Policy // the config's, like the store's own calls
 }
 
 func (o stateObjects) Remove(ctx context.Context, bucket, key string) error {
-	return retry.Default.Do(ctx, func(ctx context.Context) error { return o.client.Remove(ctx, bucket, key) })
+	return o.retry.Do(ctx, func(ctx context.Context) error { return o.client.Remove(ctx, bucket, key) })
 }
 
 func (c *common) parseShard(env *Env) (copy.Shard, error) {
@@ -312,5 +313,5 @@ func sseOf(e config.Endpoint) *s3.SSE {
 
 // PutIfAbsent lets shards claim key ranges in the state bucket (checkpoint.Claims).
 func (o stateObjects) PutIfAbsent(ctx context.Context, bucket, key string, data []byte) error {
-	return retry.Default.Do(ctx, func(ctx context.Context) error { return o.client.PutIfAbsent(ctx, bucket, key, data) })
+	return o.retry.Do(ctx, func(ctx context.Context) error { return o.client.PutIfAbsent(ctx, bucket, key, data) })
 }
