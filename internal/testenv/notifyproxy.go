@@ -2,10 +2,7 @@ package testenv
 
 import (
 	"encoding/json"
-	"net"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,33 +42,19 @@ var _ Server = (*NotifyingProxy)(nil)
 // StartNotifyingProxy starts a proxy in front of m, closed when the test ends.
 func StartNotifyingProxy(t testing.TB, m *MinIO) *NotifyingProxy {
 	t.Helper()
-	target, err := url.Parse(m.Endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := newFront(t, m)
 	p := &NotifyingProxy{backend: m, subs: map[*listener]struct{}{}}
-	rp := httputil.NewSingleHostReverseProxy(target)
-	rp.Transport = &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 64}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p.process = f.serve("minio-notifying-proxy", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet && r.URL.Query().Has("events") {
 			p.listen(w, r)
 			return
 		}
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		rp.ServeHTTP(sw, r)
+		f.proxy.ServeHTTP(sw, r)
 		if sw.status/100 == 2 {
 			p.announce(r, sw)
 		}
-	})}
-	go srv.Serve(l)
-	t.Cleanup(func() { p.Cut(); srv.Close() })
-	conn := m.Conn()
-	conn.Endpoint = "http://" + l.Addr().String()
-	p.process = &process{conn: conn, kind: "minio-notifying-proxy", t: t}
+	}, p.Cut)
 	return p
 }
 

@@ -2,10 +2,7 @@ package testenv
 
 import (
 	"encoding/xml"
-	"net"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -32,24 +29,13 @@ var _ Server = (*TaglessProxy)(nil)
 // StartTaglessProxy starts a proxy in front of m, closed when the test ends.
 func StartTaglessProxy(t testing.TB, m *MinIO) *TaglessProxy {
 	t.Helper()
-	target, err := url.Parse(m.Endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := newFront(t, m)
 	p := &TaglessProxy{backend: m}
-	rp := httputil.NewSingleHostReverseProxy(target)
-	// Bytes pass as they are: the default transport would ask for gzip and unpack
-	// answers marked Content-Encoding: gzip, which many stored objects are.
-	rp.Transport = &http.Transport{DisableCompression: true}
-	rp.ModifyResponse = func(r *http.Response) error {
+	f.proxy.ModifyResponse = func(r *http.Response) error {
 		r.Header.Set("Server", "cloudflare")
 		return nil
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p.process = f.serve("tagless-proxy", func(w http.ResponseWriter, r *http.Request) {
 		if v := r.Header.Get("X-Amz-Tagging"); v != "" {
 			p.refuse(w, "Header 'x-amz-tagging' with value '"+v+"' not implemented")
 			return
@@ -59,13 +45,8 @@ func StartTaglessProxy(t testing.TB, m *MinIO) *TaglessProxy {
 			p.refuse(w, op+" not implemented")
 			return
 		}
-		rp.ServeHTTP(w, r)
-	})}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	conn := m.Conn()
-	conn.Endpoint = "http://" + l.Addr().String()
-	p.process = &process{conn: conn, kind: "tagless-proxy", t: t}
+		f.proxy.ServeHTTP(w, r)
+	}, nil)
 	return p
 }
 

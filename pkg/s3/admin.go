@@ -155,29 +155,9 @@ func (c *Client) Remove(ctx context.Context, bucket, key string) error {
 // asking, and turns an AccessDenied into "us-east-1", so it can prove neither the
 // region nor the s3:GetBucketLocation permission.
 func (c *Client) BucketLocation(ctx context.Context, bucket string) (string, error) {
-	mc := c.core.Client
-	u := *mc.EndpointURL()
-	u.Path = "/" + bucket + "/"
-	u.RawPath = "/" + url.PathEscape(bucket) + "/"
-	u.RawQuery = "location="
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	resp, err := c.signedBucketGet(ctx, "bucket", bucket, "location=")
 	if err != nil {
-		return "", fmt.Errorf("location of %s: %w", bucket, err)
-	}
-	// SHA-256 of the empty body.
-	req.Header.Set("X-Amz-Content-Sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-	creds, err := mc.GetCreds()
-	if err != nil {
-		return "", fmt.Errorf("location of %s: %w", bucket, err)
-	}
-	region := c.region
-	if region == "" {
-		region = "us-east-1"
-	}
-	req = signer.SignV4(*req, creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken, region)
-	resp, err := mc.CredContext().Client.Do(req)
-	if err != nil {
-		return "", &store.Error{Op: "bucket", Bucket: bucket, Err: err} // no answer: Status 0
+		return "", err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -203,4 +183,36 @@ func (c *Client) BucketLocation(ctx context.Context, bucket string) (string, err
 		return "eu-west-1", nil
 	}
 	return loc, nil
+}
+
+// signedBucketGet sends GET /bucket/?query signed with the client's keys, for the calls
+// minio-go answers without asking the service (the bucket's location) or cannot say
+// whether a stream is open (notifications). A request that got no answer is a
+// store.Error with Status 0, so ClassOf reads it like any other.
+func (c *Client) signedBucketGet(ctx context.Context, op, bucket, query string) (*http.Response, error) {
+	mc := c.core.Client
+	u := *mc.EndpointURL()
+	u.Path = "/" + bucket + "/"
+	u.RawPath = "/" + url.PathEscape(bucket) + "/"
+	u.RawQuery = query
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", op, bucket, err)
+	}
+	// SHA-256 of the empty body.
+	req.Header.Set("X-Amz-Content-Sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+	creds, err := mc.GetCreds()
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", op, bucket, err)
+	}
+	region := c.region
+	if region == "" {
+		region = "us-east-1"
+	}
+	req = signer.SignV4(*req, creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken, region)
+	resp, err := mc.CredContext().Client.Do(req)
+	if err != nil {
+		return nil, &store.Error{Op: op, Bucket: bucket, Err: err}
+	}
+	return resp, nil
 }

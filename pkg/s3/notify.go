@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7/pkg/notification"
-	"github.com/minio/minio-go/v7/pkg/signer"
 
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
 )
@@ -82,33 +81,14 @@ func (c *Client) Notifications(ctx context.Context, bucket string) iter.Seq2[sto
 	}
 }
 
-// listen opens the stream: a signed GET, as BucketLocation signs it.
+// listen opens the stream: a signed GET (signedBucketGet).
 func (c *Client) listen(ctx context.Context, bucket string) (*http.Response, error) {
-	mc := c.core.Client
-	u := *mc.EndpointURL()
-	u.Path = "/" + bucket + "/"
-	u.RawPath = "/" + url.PathEscape(bucket) + "/"
 	q := url.Values{}
 	q["events"] = []string{"s3:ObjectCreated:*", "s3:ObjectRemoved:*"}
 	q.Set("ping", fmt.Sprint(int(notifyPing.Seconds())))
-	u.RawQuery = q.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	resp, err := c.signedBucketGet(ctx, "notify", bucket, q.Encode())
 	if err != nil {
-		return nil, fmt.Errorf("notifications of %s: %w", bucket, err)
-	}
-	req.Header.Set("X-Amz-Content-Sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-	creds, err := mc.GetCreds()
-	if err != nil {
-		return nil, fmt.Errorf("notifications of %s: %w", bucket, err)
-	}
-	region := c.region
-	if region == "" {
-		region = "us-east-1"
-	}
-	req = signer.SignV4(*req, creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken, region)
-	resp, err := mc.CredContext().Client.Do(req)
-	if err != nil {
-		return nil, &store.Error{Op: "notify", Bucket: bucket, Err: err} // no answer: Status 0
+		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
