@@ -9,6 +9,7 @@ import (
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/config"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/openreplay"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/preflight"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/retry"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/s3"
 )
 
@@ -69,6 +70,7 @@ func (c *preflightCmd) Run(ctx context.Context, env *Env) int {
 		StateBucket: stateBucket,
 		DryRun:      c.dryRun,
 		Retention:   c.retentionOptions(p.cfg),
+		Retry:       preflightRetry(p.cfg.Retry),
 	})
 	var se *preflight.SideError
 	if errors.As(err, &se) {
@@ -136,4 +138,13 @@ func sourceBucket(cfg *config.Config, varsPath, key, byDefault string) string {
 		return st.Bucket(key)
 	}
 	return byDefault
+}
+
+// preflightRetry is the config's retry where it sets one; otherwise preflight keeps its
+// own shorter patience (a one-off command an operator waits on).
+func preflightRetry(r config.Retry) retry.Policy {
+	if r == (config.Retry{}) {
+		return retry.Policy{}
+	}
+	return r.Policy()
 }

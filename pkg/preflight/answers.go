@@ -10,15 +10,20 @@ import (
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
 )
 
-// patience for each call: a busy service's 503 or a dropped connection is not an answer
-// about permissions.
+// patience for each call unless the config's retry says otherwise (Options.Retry): a
+// busy service's 503 or a dropped connection is not an answer about permissions.
 var patience = retry.Policy{Attempts: 4, Base: 200 * time.Millisecond, Max: 3 * time.Second}
 
 // call runs fn, again on a passing failure. NotImplemented is an answer (MinIO's bucket
-// CORS), not a failure to wait out, even though its status is 5xx.
-func call(ctx context.Context, fn func(context.Context) error) error {
+// CORS), not a failure to wait out, even though its status is 5xx. Preflight's clients
+// have no retry layer of their own: this is the only one.
+func (c *checker) call(ctx context.Context, fn func(context.Context) error) error {
+	p := patience
+	if c.o.Retry.Attempts > 0 {
+		p = c.o.Retry
+	}
 	var last error
-	err := patience.Do(ctx, func(ctx context.Context) error {
+	err := p.Do(ctx, func(ctx context.Context) error {
 		last = fn(ctx)
 		if classify(last) == answerUnsupported {
 			return nil
@@ -33,10 +38,10 @@ func call(ctx context.Context, fn func(context.Context) error) error {
 
 // listFirst lists the first key of bucket: the cheapest call that proves the bucket is
 // there and the key may list it.
-func listFirst(ctx context.Context, s interface {
+func (c *checker) listFirst(ctx context.Context, s interface {
 	List(context.Context, string, string) iter.Seq2[store.Object, error]
 }, bucket string) error {
-	return call(ctx, func(ctx context.Context) error {
+	return c.call(ctx, func(ctx context.Context) error {
 		for _, err := range s.List(ctx, bucket, "") {
 			return err
 		}

@@ -40,7 +40,7 @@ func isGCS(host string) bool {
 func (c *checker) region(ctx context.Context, b Bucket) error {
 	check := "region " + b.Dest
 	var loc string
-	err := call(ctx, func(ctx context.Context) (err error) { loc, err = c.dst.BucketLocation(ctx, b.Dest); return err })
+	err := c.call(ctx, func(ctx context.Context) (err error) { loc, err = c.dst.BucketLocation(ctx, b.Dest); return err })
 	if f := fatal("destination", b.Dest, err); f != nil {
 		return f
 	}

@@ -13,7 +13,7 @@ import (
 // applies to it: it stays private, without CORS.
 func (c *checker) stateBucket(ctx context.Context, name string) error {
 	check := "state bucket " + name
-	err := listFirst(ctx, c.dst, name)
+	err := c.listFirst(ctx, c.dst, name)
 	if f := fatal("destination", name, err); f != nil {
 		return f
 	}
@@ -31,7 +31,7 @@ func (c *checker) stateBucket(ctx context.Context, name string) error {
 		c.add(Row{Check: check, Status: WouldFix, Do: "would create it (private) in " + c.o.Region})
 		return nil
 	}
-	err = call(ctx, func(ctx context.Context) error { return c.dst.MakeBucket(ctx, name, c.o.Region) })
+	err = c.call(ctx, func(ctx context.Context) error { return c.dst.MakeBucket(ctx, name, c.o.Region) })
 	if f := fatal("destination", name, err); f != nil {
 		return f
 	}
@@ -49,7 +49,7 @@ func (c *checker) bucket(ctx context.Context, b Bucket) (bool, error) {
 	check := "bucket " + b.Dest
 	// A listing rather than HEAD: an error answer to HEAD has no body, so a wrong key
 	// and a missing permission would look alike.
-	err := listFirst(ctx, c.dst, b.Dest)
+	err := c.listFirst(ctx, c.dst, b.Dest)
 	if f := fatal("destination", b.Dest, err); f != nil {
 		return false, f
 	}
@@ -74,7 +74,7 @@ func (c *checker) bucket(ctx context.Context, b Bucket) (bool, error) {
 		c.add(Row{Check: "CORS " + b.Dest, Status: WouldFix, Do: "would allow GET from any origin, any header"})
 		return false, nil
 	}
-	err = call(ctx, func(ctx context.Context) error { return c.dst.MakeBucket(ctx, b.Dest, c.o.Region) })
+	err = c.call(ctx, func(ctx context.Context) error { return c.dst.MakeBucket(ctx, b.Dest, c.o.Region) })
 	if f := fatal("destination", b.Dest, err); f != nil {
 		return false, f
 	}
@@ -110,7 +110,7 @@ const corsByHand = "set CORS by hand: AllowedMethods GET, AllowedOrigins *, Allo
 func (c *checker) cors(ctx context.Context, b Bucket) error {
 	check := "CORS " + b.Dest
 	var rules []s3.CORSRule
-	err := call(ctx, func(ctx context.Context) (err error) { rules, err = c.dst.BucketCORS(ctx, b.Dest); return err })
+	err := c.call(ctx, func(ctx context.Context) (err error) { rules, err = c.dst.BucketCORS(ctx, b.Dest); return err })
 	if f := fatal("destination", b.Dest, err); f != nil {
 		return f
 	}
@@ -135,7 +135,7 @@ func (c *checker) cors(ctx context.Context, b Bucket) error {
 		c.add(Row{Check: check, Status: WouldFix, Do: "would add a rule: GET from any origin, any header"})
 		return nil
 	}
-	err = call(ctx, func(ctx context.Context) error {
+	err = c.call(ctx, func(ctx context.Context) error {
 		return c.dst.SetBucketCORS(ctx, b.Dest, append(slices.Clone(rules), corsRule))
 	})
 	if f := fatal("destination", b.Dest, err); f != nil {
@@ -157,7 +157,7 @@ func (c *checker) cors(ctx context.Context, b Bucket) error {
 // access makes the assets bucket publicly readable and checks that no other bucket is.
 func (c *checker) access(ctx context.Context, b Bucket) error {
 	var doc string
-	err := call(ctx, func(ctx context.Context) (err error) { doc, err = c.dst.BucketPolicy(ctx, b.Dest); return err })
+	err := c.call(ctx, func(ctx context.Context) (err error) { doc, err = c.dst.BucketPolicy(ctx, b.Dest); return err })
 	if f := fatal("destination", b.Dest, err); f != nil {
 		return f
 	}
@@ -209,7 +209,7 @@ func (c *checker) publicRead(ctx context.Context, b Bucket, doc string, readErr 
 		c.add(Row{Check: check, Status: CannotFix, Do: err.Error() + "; " + byHand})
 		return nil
 	}
-	err = call(ctx, func(ctx context.Context) error { return c.dst.SetBucketPolicy(ctx, b.Dest, next) })
+	err = c.call(ctx, func(ctx context.Context) error { return c.dst.SetBucketPolicy(ctx, b.Dest, next) })
 	if f := fatal("destination", b.Dest, err); f != nil {
 		return f
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"iter"
 
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/retry"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/s3"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
 )
@@ -63,6 +64,8 @@ type Bucket struct {
 
 // Options say what to check.
 type Options struct {
+	// Retry is the config's retry policy, where it sets one; zero: four tries, up to 3 s apart.
+	Retry    retry.Policy
 	Endpoint string // the destination's URL
 	Region   string // the destination region as configured
 	Buckets  []Bucket
@@ -160,7 +163,7 @@ func (c *checker) destLifecycle(ctx context.Context, bucket string) []s3.Lifecyc
 	}
 	// An unreadable lifecycle counts as none: the rows that use it then recommend a rule.
 	var rules []s3.LifecycleRule
-	_ = call(ctx, func(ctx context.Context) (err error) { rules, err = c.dst.BucketLifecycle(ctx, bucket); return err })
+	_ = c.call(ctx, func(ctx context.Context) (err error) { rules, err = c.dst.BucketLifecycle(ctx, bucket); return err })
 	c.destLCs[bucket] = rules
 	return rules
 }

@@ -56,14 +56,14 @@ func (c *checker) probe(ctx context.Context, b Bucket) error {
 	}
 	// Read-only probes run in a dry run too: a missing probe object answers NoSuchKey
 	// to a key that may read, AccessDenied to one that may not.
-	if err := record("s3:ListBucket", outcome{err: listFirst(ctx, c.dst, b.Dest)}); err != nil {
+	if err := record("s3:ListBucket", outcome{err: c.listFirst(ctx, c.dst, b.Dest)}); err != nil {
 		return err
 	}
 	if c.o.DryRun {
 		return c.readProbes(ctx, record, b)
 	}
 	sum := md5sum([]byte(probeBody))
-	err := call(ctx, func(ctx context.Context) error {
+	err := c.call(ctx, func(ctx context.Context) error {
 		_, err := c.dst.Put(ctx, b.Dest, probeKey, strings.NewReader(probeBody), int64(len(probeBody)), sum[:],
 			store.Header{ContentType: "text/plain; charset=utf-8"})
 		return err
@@ -71,7 +71,7 @@ func (c *checker) probe(ctx context.Context, b Bucket) error {
 	if err := record("s3:PutObject", outcome{err: err}); err != nil {
 		return err
 	}
-	err = call(ctx, func(ctx context.Context) error {
+	err = c.call(ctx, func(ctx context.Context) error {
 		return c.dst.PutTags(ctx, b.Dest, probeKey, map[string]string{"openreplay-migrator": "preflight"})
 	})
 	if err := record("s3:PutObjectTagging", outcome{err: err}); err != nil {
@@ -83,9 +83,9 @@ func (c *checker) probe(ctx context.Context, b Bucket) error {
 	if err := record("s3:AbortMultipartUpload", c.abortProbe(ctx, b)); err != nil {
 		return err
 	}
-	del := outcome{err: call(ctx, func(ctx context.Context) error { return c.dst.Remove(ctx, b.Dest, probeKey) })}
+	del := outcome{err: c.call(ctx, func(ctx context.Context) error { return c.dst.Remove(ctx, b.Dest, probeKey) })}
 	if del.err != nil {
-		if err := call(ctx, func(ctx context.Context) error { _, err := c.dst.Stat(ctx, b.Dest, probeKey); return err }); err == nil {
+		if err := c.call(ctx, func(ctx context.Context) error { _, err := c.dst.Stat(ctx, b.Dest, probeKey); return err }); err == nil {
 			del.leftover = b.Dest + "/" + probeKey
 		}
 	}
@@ -93,7 +93,7 @@ func (c *checker) probe(ctx context.Context, b Bucket) error {
 }
 
 func (c *checker) readProbes(ctx context.Context, record func(string, outcome) error, b Bucket) error {
-	err := call(ctx, func(ctx context.Context) error {
+	err := c.call(ctx, func(ctx context.Context) error {
 		body, _, err := c.dst.Get(ctx, b.Dest, probeKey, 0)
 		if err == nil {
 			_, err = readAll(body)
@@ -103,11 +103,11 @@ func (c *checker) readProbes(ctx context.Context, record func(string, outcome) e
 	if err := record("s3:GetObject", outcome{err: err}); err != nil {
 		return err
 	}
-	err = call(ctx, func(ctx context.Context) error { return c.dst.ObjectACL(ctx, b.Dest, probeKey) })
+	err = c.call(ctx, func(ctx context.Context) error { return c.dst.ObjectACL(ctx, b.Dest, probeKey) })
 	if err := record("s3:GetObjectAcl", outcome{err: err}); err != nil {
 		return err
 	}
-	err = call(ctx, func(ctx context.Context) error { _, err := c.dst.Tags(ctx, b.Dest, probeKey); return err })
+	err = c.call(ctx, func(ctx context.Context) error { _, err := c.dst.Tags(ctx, b.Dest, probeKey); return err })
 	return record("s3:GetObjectTagging", outcome{err: err})
 }
 
@@ -116,10 +116,10 @@ func (c *checker) readProbes(ctx context.Context, record func(string, outcome) e
 // whether the key may abort.
 func (c *checker) abortProbe(ctx context.Context, b Bucket) outcome {
 	abort := func(id string) error {
-		return call(ctx, func(ctx context.Context) error { return c.dst.AbortMultipart(ctx, b.Dest, probeUploadKey, id) })
+		return c.call(ctx, func(ctx context.Context) error { return c.dst.AbortMultipart(ctx, b.Dest, probeUploadKey, id) })
 	}
 	var id string
-	err := call(ctx, func(ctx context.Context) (err error) {
+	err := c.call(ctx, func(ctx context.Context) (err error) {
 		id, err = c.dst.CreateMultipart(ctx, b.Dest, probeUploadKey, store.Header{ContentType: "text/plain"}, store.NoChecksum)
 		return err
 	})

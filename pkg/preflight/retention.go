@@ -85,7 +85,7 @@ func (c *checker) retention(ctx context.Context, buckets []string) error {
 func (c *checker) lifecycleRules(ctx context.Context, bucket string, want []s3.LifecycleRule) error {
 	check := "retention " + bucket
 	var have []s3.LifecycleRule
-	err := call(ctx, func(ctx context.Context) (err error) { have, err = c.dst.BucketLifecycle(ctx, bucket); return err })
+	err := c.call(ctx, func(ctx context.Context) (err error) { have, err = c.dst.BucketLifecycle(ctx, bucket); return err })
 	if f := fatal("destination", bucket, err); f != nil {
 		return f
 	}
@@ -125,7 +125,7 @@ func (c *checker) lifecycleRules(ctx context.Context, bucket string, want []s3.L
 			return strings.HasPrefix(m.ID, expireRulePrefix)
 		})
 	}
-	err = call(ctx, func(ctx context.Context) error { return c.dst.MergeLifecycle(ctx, bucket, missing, superseded) })
+	err = c.call(ctx, func(ctx context.Context) error { return c.dst.MergeLifecycle(ctx, bucket, missing, superseded) })
 	if f := fatal("destination", bucket, err); f != nil {
 		return f
 	}

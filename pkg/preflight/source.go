@@ -13,7 +13,7 @@ import (
 // source checks that the source bucket can be read and whether its lifecycle expires
 // objects by tag, which the destination would need a rule of its own for.
 func (c *checker) source(ctx context.Context, b Bucket) error {
-	listErr := listFirst(ctx, c.src, b.Source)
+	listErr := c.listFirst(ctx, c.src, b.Source)
 	if f := fatal("source", b.Source, listErr); f != nil {
 		return f
 	}
@@ -35,7 +35,7 @@ func (c *checker) source(ctx context.Context, b Bucket) error {
 	}
 	check = "lifecycle " + b.Source
 	var rules []s3.LifecycleRule
-	err := call(ctx, func(ctx context.Context) (err error) { rules, err = c.src.BucketLifecycle(ctx, b.Source); return err })
+	err := c.call(ctx, func(ctx context.Context) (err error) { rules, err = c.src.BucketLifecycle(ctx, b.Source); return err })
 	if f := fatal("source", b.Source, err); f != nil {
 		return f
 	}
