@@ -43,7 +43,10 @@ order=""
 for ((i = pairs_n - 1; i >= 0; i--)); do order+=$([ $((i % 2)) = 0 ] && echo "B M " || echo "M B "); done
 order=${order% }
 work="$root/.bench"
-results="$root/bench/results.md"
+# Each part is written apart and spliced into bench/results.md, in place of that part's
+# last results: the loopback sets, the wide-area link, the merge-join benchmark.
+results="$work/part-loopback.md"
+. scripts/splice_results.sh
 rm -rf "$work"
 mkdir -p "$work" "$root/bench"
 data=$(mktemp -d /dev/shm/migrator-bench-XXXXXX 2>/dev/null || mktemp -d "$work/data-XXXXXX")
@@ -63,13 +66,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 20000))
-    (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
+. "$root/scripts/ports.sh"
 
 # Keys are made fresh and passed through the environment only, never on a command line.
 # Every destination server gets the same keys, so one environment serves all the tools.
@@ -103,7 +100,7 @@ start_minio() { # name side(source|destination) [from]: a fresh server with empt
     (
       [ -z "$kms" ] || export MINIO_KMS_SECRET_KEY=$kms
       MINIO_ROOT_USER=${!key} MINIO_ROOT_PASSWORD=${!secret} MINIO_BROWSER=off MINIO_UPDATE=off \
-        MINIO_PROMETHEUS_AUTH_TYPE=public MINIO_SCANNER_SPEED=slowest MINIO_SYNC_BOOT=on \
+        MINIO_PROMETHEUS_AUTH_TYPE=public MINIO_SCANNER_SPEED=slowest MINIO_SCANNER_IDLE_SPEED=off MINIO_SYNC_BOOT=on \
         exec minio server --quiet --address "127.0.0.1:${port[$name]}" --console-address "127.0.0.1:$(free_port)" \
         ${certs_dir:+--certs-dir "$certs_dir"} "$data/$name" \
         >"$work/minio-$name.log" 2>&1
@@ -499,7 +496,14 @@ done
 
 report_kms
 kms_key="" # what follows runs on plain servers
-[ "${BENCH_WAN:-on}" = off ] || . scripts/bench_wan.sh
+[ -z "${sets// /}" ] || splice_results bench-loopback "$results"
+if [ "${BENCH_WAN:-on}" != off ]; then
+  results="$work/part-wan.md"
+  : >"$results"
+  . scripts/bench_wan.sh
+  splice_results bench-wan "$results"
+fi
+results="$work/part-join.md"
 
 echo "== merge-join benchmark (synthetic sorted listings, go test -bench BenchmarkJoin)"
 go test -run '^$' -bench '^BenchmarkJoin$' -benchtime 1x -count 1 ./pkg/copy/ | tee "$work/join.txt"
@@ -513,6 +517,7 @@ go test -run '^$' -bench '^BenchmarkJoin$' -benchtime 1x -count 1 ./pkg/copy/ | 
   echo '```'
   grep -E '^(Benchmark|goos|goarch|cpu)' "$work/join.txt"
   echo '```'
-} >>"$results"
+} >"$results"
+splice_results bench-join "$results"
 
-echo "== results in $results"
+echo "== results in $root/bench/results.md"

@@ -45,13 +45,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 20000))
-    (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
+. "$root/scripts/ports.sh"
 
 # Keys live in the data folders (MinIO keeps its root credentials' IAM state there), so
 # they are fixed per cache, kept in a file beside it, and passed through the environment.
@@ -64,7 +58,7 @@ start_minio() { # name folder
   local name=$1 dir=$2
   port[$name]=$(free_port)
   MINIO_ROOT_USER=bench-scale MINIO_ROOT_PASSWORD=$secret MINIO_BROWSER=off MINIO_UPDATE=off \
-    MINIO_PROMETHEUS_AUTH_TYPE=public MINIO_SCANNER_SPEED=slowest MINIO_SYNC_BOOT=on \
+    MINIO_PROMETHEUS_AUTH_TYPE=public MINIO_SCANNER_SPEED=slowest MINIO_SCANNER_IDLE_SPEED=off MINIO_SYNC_BOOT=on \
     minio server --quiet --address "127.0.0.1:${port[$name]}" --console-address "127.0.0.1:$(free_port)" "$dir" \
     >"$work/minio-$name.log" 2>&1 &
   pid[$name]=$!
@@ -156,12 +150,23 @@ timed() {
   rss=$(awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$work/$tag.time")
 }
 
-# sync_once tag config: one no-op sync, measured; sets wall, rss and lists (both servers).
+# servers_cpu: CPU seconds both servers have used so far (what their listings cost).
+servers_cpu() {
+  local t=0 p
+  for p in "${pid[source]}" "${pid[destination]}"; do
+    t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+  done
+  echo "$t $(getconf CLK_TCK)" | awk '{ printf "%.1f", $1 / $2 }'
+}
+
+# sync_once tag config: one no-op sync, measured; sets wall, rss, lists (both servers)
+# and scpu (the servers' CPU seconds).
 sync_once() {
-  local a0 b0
-  a0=$(listings source) b0=$(listings destination)
+  local a0 b0 c0
+  a0=$(listings source) b0=$(listings destination) c0=$(servers_cpu)
   timed "$1" migrator sync --config "$2" --progress off --log-format json
   lists=$(($(listings source) - a0 + $(listings destination) - b0))
+  scpu=$(echo "$c0 $(servers_cpu)" | awk '{ printf "%.1f", $2 - $1 }')
 }
 
 seed_source
@@ -183,11 +188,11 @@ for r in $ranges_list; do
   echo "== no-op sync, listing.ranges $r"
   timed "warm-$r" migrator sync --config "$work/ranges-$r.yaml" --progress off --log-format json
   sync_once "loop-$r" "$work/ranges-$r.yaml"
-  echo "loopback $r $wall $lists $rss" >>"$work/ranges"
-  printf '   loopback        %6.2fs  %6d listing requests  RSS %6.1f MiB\n' "$wall" "$lists" "$rss"
+  echo "loopback $r $wall $lists $rss $scpu" >>"$work/ranges"
+  printf '   loopback        %6.2fs  %6d listing requests  RSS %6.1f MiB  servers %6.1f CPU s\n' "$wall" "$lists" "$rss" "$scpu"
   sync_once "wan-$r" "$work/ranges-$r-wan.yaml"
-  echo "wan $r $wall $lists $rss" >>"$work/ranges"
-  printf '   %3s ms link     %6.2fs  %6d listing requests  RSS %6.1f MiB\n' "$rtt" "$wall" "$lists" "$rss"
+  echo "wan $r $wall $lists $rss $scpu" >>"$work/ranges"
+  printf '   %3s ms link     %6.2fs  %6d listing requests  RSS %6.1f MiB  servers %6.1f CPU s\n' "$rtt" "$wall" "$lists" "$rss" "$scpu"
 done
 
 # (b) shards at once against one single-stream listing (ranges 1, loopback, from (a)).
@@ -217,10 +222,16 @@ for n in $shards_list; do
     "$(echo "$lists $single" | awk '{ print $1 / $2 }')" "$rss"
 done
 
-# (c) notification latency under `serve`: issue 18 item 4(c), added by the lead with the
-# notifications branch. It gets the servers above running ($src, $dst, $wsrc, $wdst) and
-# appends its table to $work/section.md after the others.
-notification_latency() { :; }
+# (c) notification latency under `serve`: scripts/bench_notify.sh, which writes its own
+# section of bench/results.md. It runs on servers of its own: a notification's path does
+# not list the bucket, so its size does not change the lag. BENCH_SCALE_NOTIFY=off skips it.
+notification_latency() {
+  [ "${BENCH_SCALE_NOTIFY:-on}" = off ] && return 0
+  echo "== notifications under serve (scripts/bench_notify.sh)"
+  cleanup
+  pid=() proxies=()
+  "$root/scripts/bench_notify.sh"
+}
 
 {
   echo "<!-- bench-scale: written by scripts/bench_scale.sh -->"
@@ -232,9 +243,15 @@ notification_latency() { :; }
   echo
   echo "### A no-op sync by listing ranges"
   echo
-  echo "| link | listing.ranges | wall s | listing requests (both sides) | peak RSS MiB | speed-up over 1 range |"
-  echo "| --- | ---: | ---: | ---: | ---: | ---: |"
-  awk '{ if ($2 == 1) base[$1] = $3; printf "| %s | %d | %.2f | %d | %.1f | %.2fx |\n", ($1 == "wan" ? "'"$rtt"' ms added" : "loopback"), $2, $3, $4, $5, base[$1] / $3 }' "$work/ranges"
+  echo "| link | listing.ranges | wall s | listing requests (both sides) | servers' CPU s | peak RSS MiB | speed-up over 1 range | time the link added |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  awk '{ if ($2 == 1) base[$1] = $3; if ($1 == "loopback") loop[$2] = $3
+         printf "| %s | %d | %.2f | %d | %.1f | %.1f | %.2fx | %s |\n", ($1 == "wan" ? "'"$rtt"' ms added" : "loopback"), $2, $3, $4, $6, $5, base[$1] / $3,
+           ($1 == "wan" ? sprintf("%.2f s", $3 - loop[$2]) : "") }' "$work/ranges"
+  echo
+  echo "The servers' CPU is what both MinIO processes used during the sync: on a machine where they share the"
+  echo "cores with the migrator, a no-op sync can be no faster than that CPU over the cores ($(nproc) here),"
+  echo "whatever the link; the last column is what the link added over loopback at the same ranges."
   echo
   echo "### Shards at once against one listing"
   echo
@@ -243,7 +260,6 @@ notification_latency() { :; }
   awk -v one="$single" '{ printf "| %d | %.2f | %d | %.2f | %.1f |\n", $1, $2, $3, $3 / one, $4 }' "$work/shards"
   echo
 } >"$work/section.md"
-notification_latency
 echo "<!-- /bench-scale -->" >>"$work/section.md"
 
 # Replace the section in bench/results.md (or add it at the end).
@@ -255,3 +271,4 @@ awk -v section="$work/section.md" '
   END { if (!done) { print ""; while ((getline l < section) > 0) print l } }' "$results" >"$work/results.md"
 mv "$work/results.md" "$results"
 cat "$work/section.md"
+notification_latency

@@ -11,13 +11,7 @@ mkdir -p "$demo"
 data="$demo"
 if [ -d /dev/shm ] && [ -w /dev/shm ]; then data=$(mktemp -d /dev/shm/migrator-demo-XXXXXX); fi
 
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 20000))
-    (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
+. scripts/ports.sh
 
 # ready asks MinIO's readiness endpoint with bash alone: the demo needs no curl.
 ready() { # port
