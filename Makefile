@@ -131,7 +131,8 @@ bench: $(TOOLS)/minio
 # Listing at scale (issue 18): one million small recordings seeded once into a cached
 # MinIO data folder (.bench-scale-cache/, resumable), then a no-op sync with 1, 4 and 16
 # listing ranges on loopback and behind a 40 ms link, and shards 1, 4, 8 at once against
-# one listing. Not part of `make test`. BENCH_SCALE_OBJECTS=100000 runs smaller.
+# one listing, then notification lag under serve (scripts/bench_notify.sh). Not part of
+# `make test`. BENCH_SCALE_OBJECTS=100000 runs smaller.
 bench-scale: $(TOOLS)/minio
 	./scripts/bench_scale.sh
 
