@@ -6,7 +6,6 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,37 +13,27 @@ import (
 	"github.com/openreplay-migrator/openreplay-migrator/internal/testenv"
 )
 
-// The migrator runs Go code on half the CPUs the runtime would use where both stores
-// speak plain HTTP, on all of them where one speaks TLS, as its metrics show an
-// operator, unless GOMAXPROCS says otherwise.
-func TestThreadsFollowTLSUnlessGOMAXPROCSIsSet(t *testing.T) {
+// The migrator runs Go code on half the CPUs the runtime would use, as its metrics show
+// an operator, unless GOMAXPROCS says otherwise.
+func TestThreadsAreHalfTheCPUsUnlessGOMAXPROCSIsSet(t *testing.T) {
 	t.Parallel()
-	spec := seed.Spec{Sessions: 2, Assets: 2, Sourcemaps: 1, Seed: 5}
-	plain := newSite(t, spec, 2)
-	tlsDst := testenv.StartMinIOWith(t, testenv.MinIOOptions{TLS: testenv.SelfSigned(t)})
-	secure := newSiteOn(t, spec, 2, tlsDst)
-	secureConfig := secure.WriteConfig(strings.Replace(readFile(t, secure.Config), "destination: {endpoint: "+tlsDst.Endpoint,
-		"destination: {caFile: "+tlsDst.CAFile+", endpoint: "+tlsDst.Endpoint, 1))
+	s := newSite(t, seed.Spec{Sessions: 2, Assets: 2, Sourcemaps: 1, Seed: 5}, 2)
 	def := runtime.GOMAXPROCS(0) // this test process runs with the runtime's default
-	half, all := max(1, def/2), def
+	want := max(1, def/2)
 	if v := os.Getenv("GOMAXPROCS"); v != "" {
-		half, _ = strconv.Atoi(v) // inherited by the migrator, which then keeps it
-		all = half
+		want, _ = strconv.Atoi(v) // inherited by the migrator, which then keeps it
 	}
 	for _, c := range []struct {
-		name   string
-		s      *site
-		config string
-		env    []string
-		want   int
+		name string
+		env  []string
+		want int
 	}{
-		{"plain http", plain, plain.Config, nil, half},
-		{"destination on TLS", secure, secureConfig, nil, all},
-		{"GOMAXPROCS=3", plain, plain.Config, []string{"GOMAXPROCS=3"}, 3},
+		{"default", nil, want},
+		{"GOMAXPROCS=3", []string{"GOMAXPROCS=3"}, 3},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-			cmd, out := c.s.Command("serve", "--config", c.config, "--metrics-addr", addr)
+			cmd, out := s.Command("serve", "--config", s.Config, "--metrics-addr", addr)
 			cmd.Env = slices.Concat(cmd.Env, c.env)
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)

@@ -43,9 +43,6 @@ type Env struct {
 	Terminal bool
 	// Version is the release this binary is, set at build time; "" prints as "dev".
 	Version string
-	// Threads, when set, is told once a config is loaded whether either store is reached
-	// over TLS (cmd/migrator sets how many threads run Go code from it).
-	Threads func(tls bool)
 }
 
 func commands() map[string]func() command {

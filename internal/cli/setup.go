@@ -121,9 +121,6 @@ func (c *common) build(env *Env) (*parts, error) {
 		}
 		return nil, usageError{err}
 	}
-	if env.Threads != nil {
-		env.Threads(cfg.Source.TLS() || cfg.Destination.TLS())
-	}
 	if c.writesState {
 		if err := checkStateDir(cfg); err != nil {
 			return nil, usageError{err}

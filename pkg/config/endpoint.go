@@ -73,9 +73,3 @@ func (e *Endpoint) validateURL(side string) error {
 	}
 	return nil
 }
-
-// TLS tells whether the endpoint is reached over TLS (https).
-func (e Endpoint) TLS() bool {
-	u, err := url.Parse(e.Endpoint)
-	return err == nil && u.Scheme == "https"
-}
