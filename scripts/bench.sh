@@ -165,21 +165,7 @@ sum5() { # "a b c d e" "f g h i j" -> element-wise sum
   echo "$((x[0] + y[0])) $((x[1] + y[1])) $((x[2] + y[2])) $((x[3] + y[3])) $((x[4] + y[4]))"
 }
 
-# timed tag cmd...: runs cmd under /usr/bin/time -v; sets wall (s), rss (MiB), cpu (s).
-timed() {
-  local tag=$1 t0 t1
-  shift
-  t0=$EPOCHREALTIME
-  /usr/bin/time -v -o "$work/$tag.time" "$@" >"$work/$tag.out" 2>"$work/$tag.err" || {
-    echo "$tag failed:" >&2
-    tail -20 "$work/$tag.err" "$work/$tag.out" >&2
-    exit 1
-  }
-  t1=$EPOCHREALTIME
-  wall=$(echo "$t0 $t1" | awk '{ printf "%.3f", $2 - $1 }')
-  rss=$(awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$work/$tag.time")
-  cpu=$(awk -F': ' '/User time/ { u=$2 } /System time/ { s=$2 } END { printf "%.2f", u + s }' "$work/$tag.time")
-}
+. scripts/timed.sh
 
 # The migrator's own request count, from the last scrape of its /metrics before it exited
 # (every 2 s, to cost the measured copy little; the servers' counts are the exact ones).

@@ -39,17 +39,9 @@ showing it): what the loaded machine costs any watcher. Load is the 1-minute loa
 |---|---|---|---|---|---|---|---|---|---|---|
 ${rows}
 Reproduce: \`BENCH_NOTIFY_RATES=\"$rates\" BENCH_NOTIFY_SECONDS=$seconds ./scripts/bench_notify.sh\`"
-touch "$results"
-python3 - "$results" "$section" <<'PY'
-import re, sys
-path, section = sys.argv[1], sys.argv[2]
-text = open(path).read()
-start, end = "<!-- bench_notify -->", "<!-- /bench_notify -->"
-block = start + "\n" + section.strip() + "\n" + end
-if start in text:
-    text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
-else:
-    text = text.rstrip("\n") + "\n\n" + block + "\n"
-open(path, "w").write(text)
-PY
+. scripts/splice_results.sh
+part=$(mktemp)
+echo "$section" >"$part"
+splice_results bench_notify "$part"
+rm -f "$part"
 echo "== written: $results (Notifications section)"

@@ -135,20 +135,8 @@ config() { # file source-url destination-url state ranges
   } >"$1"
 }
 
-# timed tag cmd...: sets wall (s) and rss (MiB).
-timed() {
-  local tag=$1 t0 t1
-  shift
-  t0=$EPOCHREALTIME
-  /usr/bin/time -v -o "$work/$tag.time" "$@" >"$work/$tag.out" 2>"$work/$tag.err" || {
-    echo "$tag failed:" >&2
-    tail -20 "$work/$tag.err" "$work/$tag.out" >&2
-    exit 1
-  }
-  t1=$EPOCHREALTIME
-  wall=$(echo "$t0 $t1" | awk '{ printf "%.2f", $2 - $1 }')
-  rss=$(awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$work/$tag.time")
-}
+. "$root/scripts/timed.sh"
+. "$root/scripts/splice_results.sh"
 
 # servers_cpu: CPU seconds both servers have used so far (what their listings cost).
 servers_cpu() {
@@ -234,7 +222,6 @@ notification_latency() {
 }
 
 {
-  echo "<!-- bench-scale: written by scripts/bench_scale.sh -->"
   echo "## Ten million objects: listing at scale"
   echo
   echo "$(cat "$cache/source.seeded") recordings of 256 bytes under 19-digit session IDs, in a MinIO seeded once"
@@ -260,15 +247,7 @@ notification_latency() {
   awk -v one="$single" '{ printf "| %d | %.2f | %d | %.2f | %.1f |\n", $1, $2, $3, $3 / one, $4 }' "$work/shards"
   echo
 } >"$work/section.md"
-echo "<!-- /bench-scale -->" >>"$work/section.md"
 
-# Replace the section in bench/results.md (or add it at the end).
-touch "$results"
-awk -v section="$work/section.md" '
-  /^<!-- bench-scale:/ { skip = 1; while ((getline l < section) > 0) print l; done = 1; next }
-  /^<!-- \/bench-scale -->/ { skip = 0; next }
-  !skip { print }
-  END { if (!done) { print ""; while ((getline l < section) > 0) print l } }' "$results" >"$work/results.md"
-mv "$work/results.md" "$results"
+splice_results bench-scale "$work/section.md"
 cat "$work/section.md"
 notification_latency
