@@ -27,9 +27,9 @@ var Reasons = []string{ReasonStart, ReasonRising, ReasonFalling, ReasonProbe, Re
 
 // Adaptive is the number of objects in flight, found while the copy runs. On a link with
 // round trips of tens of milliseconds the rate is set by how many objects wait at once,
-// and nobody knows the right number for their link: so it starts at the old fixed
-// default, doubles while the rate of finished work rises with it, then creeps; an
-// increase that does not pay is taken back, so it settles where more in flight stops
+// and nobody knows the right number for their link: so it starts at StartLimit, doubles
+// while the rate of finished work rises with it, then creeps; an increase that does not
+// pay is taken back and fewer are tried, so it settles where more in flight stops
 // bringing more done (each object in flight costs memory). It backs off multiplicatively
 // on throttling, timeouts, latency far above its floor, and a live source that slows down.
 type Adaptive struct {
@@ -79,9 +79,8 @@ type windowStats struct {
 
 // StartLimit is where the limit starts unless told: twice the fixed default it replaced.
 // A copy of a few thousand objects is over in seconds, and every doubling costs two
-// windows: on the WAN bench (issue 17) the best fixed count was 64 over TLS at 20 ms and
-// 128-256 everywhere else, so 64 is one doubling from most links' and none from the
-// nearest's. Where fewer pay as well (loopback, a busy CPU) a probe brings it down.
+// windows: on the WAN bench (issue 17) the best fixed count was 32-256, most often 64 or
+// 128, so 64 is at most two doublings from any of them. Where fewer pay as well (loopback, a busy CPU) a probe brings it down.
 const StartLimit = 64
 
 // Doubling goes on while a doubling brings at least doubleGain times the rate, and an
@@ -301,8 +300,8 @@ func (a *Adaptive) judge(d time.Duration) {
 		}
 	case a.prevLimit == 0 || limit > a.prevLimit || rate >= a.prevRate*1.1:
 		// The last increase paid, or the rate rose by itself: more. Doubling goes on
-		// while a doubling brings close to twice the rate (the link, not a queue, is the
-		// bound); after that, steps of an eighth.
+		// while a doubling brings doubleGain times the rate; after that, steps of an
+		// eighth.
 		if a.slowStart && (a.prevLimit == 0 || rate >= a.prevRate*doubleGain) || limit*2 <= a.recoverTo {
 			next = limit * 2
 		} else {
