@@ -2,6 +2,7 @@ package limit
 
 import (
 	"context"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -63,14 +64,18 @@ type Adaptive struct {
 	probedDown bool // the last change was a probe down, judged next
 	downFailed bool // a probe down cost throughput once: none again
 	floor      map[string]time.Duration
-	latHigh    bool // the last window's latency was high
+	latHigh    bool    // the last window's latency was high
+	doubt      float64 // the rate of a window whose increase was neither clearly paid nor not
 }
 
 type windowStats struct {
 	objects, bytes      float64
 	throttled, timeouts int
-	waited              bool // an Acquire found the limit reached
-	lat                 map[string][]time.Duration
+	// full: every slot was taken at some moment. At the pool's size no worker ever waits
+	// for one (each holds its own), so an Acquire that waited is not the sign: with it,
+	// an increase to the pool's size was never judged and so never taken back.
+	full bool
+	lat  map[string][]time.Duration
 	// busy is the integral of objects in flight over time (object-seconds); by Little's
 	// law busy/objects is how long an object took, round trips included.
 	busy      time.Duration
@@ -83,15 +88,19 @@ type windowStats struct {
 // 128, so 64 is at most two doublings from any of them. Where fewer pay as well (loopback, a busy CPU) a probe brings it down.
 const StartLimit = 64
 
-// Doubling goes on while a doubling brings at least doubleGain times the rate, and an
-// increase is kept only if it brings keepGain times: each object in flight costs memory
-// (over TLS about a third of a MiB: 74-80 MiB at 163-256 in flight, against 26-45 at
-// 32-64). On the 2-core WAN bench the box's CPU is shared with both servers and the
-// link's proxy, so from 64 in flight a doubling brought -15% to +20%, and the best fixed
-// count moved between 64 and 256 from run to run of the same entry.
+// A doubling pays when it brings at least gain times the rate (a smaller step its share:
+// half a doubling, the square root of gain); one that does not is taken back. Doubling
+// goes on while a doubling brings steepGain, by half a doubling once it brings less (the
+// knee is near). Each object in flight costs memory (over TLS about a sixth of a MiB:
+// 61 MiB at 256 in flight, 42 at 128, 33 at 64), and on the 2-core WAN bench, where both
+// servers and the link's proxy share the CPU, a window's rate is noisy by 10% or so:
+// with a 5% bar, a doubling that brought nothing was kept about one time in three. A
+// probe down is kept while it costs less than downLoss of the best rate seen since the
+// last increase, so that probes cannot add up to a loss.
 const (
-	doubleGain = 1.05
-	keepGain   = 1.05
+	gain      = 1.10
+	steepGain = 1.25
+	downLoss  = 1.03
 )
 
 // AdaptiveOptions configure NewAdaptive.
@@ -143,10 +152,11 @@ func (a *Adaptive) Acquire(ctx context.Context) error {
 	if a.inflight < a.limit && len(a.waiters) == 0 {
 		a.accountLocked()
 		a.inflight++
+		a.w.full = a.w.full || a.inflight == a.limit
 		a.mu.Unlock()
 		return nil
 	}
-	a.w.waited = true
+	a.w.full = true
 	slot := make(chan struct{}, 1)
 	a.waiters = append(a.waiters, slot)
 	a.mu.Unlock()
@@ -194,6 +204,7 @@ func (a *Adaptive) handOverLocked() {
 	for len(a.waiters) > 0 && a.inflight < a.limit {
 		a.accountLocked()
 		a.inflight++
+		a.w.full = a.w.full || a.inflight == a.limit
 		a.waiters[0] <- struct{}{}
 		a.waiters = a.waiters[1:]
 	}
@@ -249,7 +260,7 @@ func (a *Adaptive) judge(d time.Duration) {
 	a.mu.Lock()
 	a.accountLocked()
 	w := a.w
-	a.w = windowStats{lat: map[string][]time.Duration{}, busySince: w.busySince}
+	a.w = windowStats{lat: map[string][]time.Duration{}, busySince: w.busySince, full: a.inflight >= a.limit}
 	limit := a.limit
 	a.mu.Unlock()
 	if w.objects > 0 {
@@ -260,7 +271,11 @@ func (a *Adaptive) judge(d time.Duration) {
 	// recordings and one of large ones register a rising rate.
 	rate := (w.objects + w.bytes/(1<<20)) / d.Seconds()
 	next, reason := limit, ""
-	restored := 0.0 // set when going back to the previous limit: the rate it had
+	restored := 0.0       // set when going back to the previous limit: the rate it had
+	second := a.doubt > 0 // the second window of a verdict in doubt: judged on both
+	if second {
+		rate, a.doubt = (a.doubt+rate)/2, 0
+	}
 	srcP90 := percentile(w.lat["source get"], 0.9)
 	latHigh := a.latencyHigh(w.lat)
 	switch {
@@ -275,9 +290,15 @@ func (a *Adaptive) judge(d time.Duration) {
 	case a.settle:
 		a.settle = false // the rate still carries the last limit's: judge the next window
 		return
-	case !w.waited:
+	case !w.full:
 		// The limit did not hold anything back (the listing, or the end of a bucket):
 		// this window says nothing about a higher one.
+		return
+	case a.prevLimit > 0 && limit > a.prevLimit && rate < a.prevRate*a.paid(limit) && rate >= a.prevRate && !second:
+		// More, but less than the increase should bring: a window's rate is noisy by
+		// 10% or so, and a verdict either way costs (memory, or throughput on a long
+		// link). The next window decides, on both.
+		a.doubt = rate
 		return
 	case a.prevLimit > 0 && limit > a.prevLimit && rate < a.prevRate*a.paid(limit):
 		// The last increase did not bring what it should have: the extra objects only
@@ -288,23 +309,30 @@ func (a *Adaptive) judge(d time.Duration) {
 		a.probeDown = !a.downFailed
 	case a.prevLimit > 0 && limit < a.prevLimit && a.probedDown:
 		a.probedDown = false
-		if rate < a.prevRate/keepGain {
+		if rate < a.prevRate/downLoss {
 			// Fewer cost throughput: back up, and no more probes down.
 			next, reason = a.prevLimit, ReasonRising
 			a.downFailed, restored = true, a.prevRate
 		} else {
-			// As much done with fewer in flight: keep the memory, try fewer again later.
+			// As much done with fewer in flight: keep the memory, try fewer again later,
+			// held against the rate before this probe.
 			a.probeDown = true
-			a.prevLimit, a.prevRate = limit, rate
+			a.prevLimit, a.prevRate = limit, max(a.prevRate, rate)
 			return
 		}
 	case a.prevLimit == 0 || limit > a.prevLimit || rate >= a.prevRate*1.1:
 		// The last increase paid, or the rate rose by itself: more. Doubling goes on
-		// while a doubling brings doubleGain times the rate; after that, steps of an
-		// eighth.
-		if a.slowStart && (a.prevLimit == 0 || rate >= a.prevRate*doubleGain) || limit*2 <= a.recoverTo {
+		// while a doubling brings gain times the rate, by half a doubling once it brings
+		// less than steepGain (the knee is near: a step past it costs memory for
+		// nothing); after that, steps of an eighth.
+		switch {
+		case limit*2 <= a.recoverTo:
 			next = limit * 2
-		} else {
+		case a.slowStart && (a.prevLimit == 0 || rate >= a.prevRate*steepGain):
+			next = limit * 2
+		case a.slowStart && rate >= a.prevRate*gain:
+			next = limit * 3 / 2
+		default:
 			a.slowStart = false
 			next = limit + max(1, limit/8)
 		}
@@ -358,10 +386,11 @@ func (a *Adaptive) judge(d time.Duration) {
 }
 
 // paid is the factor by which the rate must have risen for the increase from prevLimit
-// to limit to be kept: half the increase, and never more than keepGain, so that a
-// doubling that brings next to nothing (the CPU or a queue is the bound) is taken back.
+// to limit to be kept: gain for a doubling, its share of it for a smaller step (by
+// powers: half a doubling, the square root), so that a step that brings next to
+// nothing (the CPU or a queue is the bound) is taken back.
 func (a *Adaptive) paid(limit int) float64 {
-	return 1 + min(keepGain-1, (float64(limit)/float64(a.prevLimit)-1)/2)
+	return math.Pow(gain, math.Log2(float64(limit)/float64(a.prevLimit)))
 }
 
 // latencyHigh tells whether any bodiless request type's median stood far above the
