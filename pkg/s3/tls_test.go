@@ -35,14 +35,7 @@ func TestNewTLSConnectionsResumeTheSession(t *testing.T) {
 		w.Write([]byte(`<ListBucketResult><Name>recordings</Name><KeyCount>0</KeyCount><IsTruncated>false</IsTruncated></ListBucketResult>`))
 	}))
 	defer srv.Close()
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c, err := s3.New(s3.Options{Endpoint: srv.URL, AccessKey: "k", SecretKey: "s", Region: "us-east-1", CAFile: ca})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := trustingClient(t, srv)
 	for range 3 {
 		if err := c.Probe(context.Background(), "recordings"); err != nil {
 			t.Fatal(err)
@@ -117,14 +110,7 @@ func TestPutOverTLSSendsFullRecordsAndNoBufferPerObject(t *testing.T) {
 	srv.Listener = l
 	srv.StartTLS()
 	defer srv.Close()
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c, err := s3.New(s3.Options{Endpoint: srv.URL, AccessKey: "k", SecretKey: "s", Region: "us-east-1", CAFile: ca})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := trustingClient(t, srv)
 	const size = 256 << 10
 	body := make([]byte, size)
 	sum := md5.Sum(body)
@@ -154,3 +140,17 @@ func TestPutOverTLSSendsFullRecordsAndNoBufferPerObject(t *testing.T) {
 
 // onlyReader hides any WriterTo, as the source's body does.
 type onlyReader struct{ io.Reader }
+
+// trustingClient is a client of srv that trusts its certificate through caFile.
+func trustingClient(t *testing.T, srv *httptest.Server) *s3.Client {
+	t.Helper()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s3.New(s3.Options{Endpoint: srv.URL, AccessKey: "k", SecretKey: "s", Region: "us-east-1", CAFile: ca})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
