@@ -83,9 +83,10 @@ type windowStats struct {
 }
 
 // StartLimit is where the limit starts unless told: twice the fixed default it replaced.
-// A copy of a few thousand objects is over in seconds, and every doubling costs two
-// windows: on the WAN bench (issue 17) the best fixed count was 32-256, most often 64 or
-// 128, so 64 is at most two doublings from any of them. Where fewer pay as well (loopback, a busy CPU) a probe brings it down.
+// A copy of a few thousand objects is over in seconds, and every doubling costs two or
+// three windows: on the WAN bench (issue 17) the best fixed count was 32-256, most often
+// 64 or 128, so 64 is at most two doublings from any of them. Where fewer pay as well
+// (loopback, a busy CPU) a probe brings it down.
 const StartLimit = 64
 
 // A doubling pays when it brings at least gain times the rate (a smaller step its share:
@@ -294,13 +295,14 @@ func (a *Adaptive) judge(d time.Duration) {
 		// The limit did not hold anything back (the listing, or the end of a bucket):
 		// this window says nothing about a higher one.
 		return
-	case a.prevLimit > 0 && limit > a.prevLimit && rate < a.prevRate*a.paid(limit) && rate >= a.prevRate && !second:
-		// More, but less than the increase should bring: a window's rate is noisy by
-		// 10% or so, and a verdict either way costs (memory, or throughput on a long
-		// link). The next window decides, on both.
-		a.doubt = rate
-		return
 	case a.prevLimit > 0 && limit > a.prevLimit && rate < a.prevRate*a.paid(limit):
+		if rate >= a.prevRate && !second {
+			// More, but less than the increase should bring: a window's rate is noisy
+			// by 10% or so, and a verdict either way costs (memory, or throughput on a
+			// long link). The next window decides, on both.
+			a.doubt = rate
+			return
+		}
 		// The last increase did not bring what it should have: the extra objects only
 		// queue somewhere (a busy CPU, a full link) and cost memory. Back to before it,
 		// and the next flat spell tries fewer.
@@ -320,7 +322,7 @@ func (a *Adaptive) judge(d time.Duration) {
 			a.prevLimit, a.prevRate = limit, max(a.prevRate, rate)
 			return
 		}
-	case a.prevLimit == 0 || limit > a.prevLimit || rate >= a.prevRate*1.1:
+	case a.prevLimit == 0 || limit > a.prevLimit || rate >= a.prevRate*gain:
 		// The last increase paid, or the rate rose by itself: more. Doubling goes on
 		// while a doubling brings gain times the rate, by half a doubling once it brings
 		// less than steepGain (the knee is near: a step past it costs memory for

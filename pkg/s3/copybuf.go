@@ -16,10 +16,13 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); retur
 // of the mixed set, all garbage) and moves the body 32 KiB per read and write system
 // call; a pooled, larger buffer halves those calls and makes no garbage. Deadlines and
 // stall detection stay in Write.
-func (c *stallConn) ReadFrom(r io.Reader) (int64, error) {
+func (c *stallConn) ReadFrom(r io.Reader) (int64, error) { return copyPooled(c, r) }
+
+// copyPooled copies r to w through a pooled copyBufSize buffer.
+func copyPooled(w io.Writer, r io.Reader) (int64, error) {
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
-	return io.CopyBuffer(writeOnly{c}, r, *bp)
+	return io.CopyBuffer(writeOnly{w}, r, *bp)
 }
 
 // writeOnly hides ReadFrom from io.CopyBuffer, which would otherwise call it again.

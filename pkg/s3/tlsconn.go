@@ -42,8 +42,4 @@ func tlsDialer(dial dialFunc, cfg *tls.Config, timeout time.Duration) dialFunc {
 // pooled buffer: a TLS record of 16 KiB per write, and no garbage.
 type tlsConn struct{ *tls.Conn }
 
-func (c tlsConn) ReadFrom(r io.Reader) (int64, error) {
-	bp := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(bp)
-	return io.CopyBuffer(writeOnly{c.Conn}, r, *bp)
-}
+func (c tlsConn) ReadFrom(r io.Reader) (int64, error) { return copyPooled(c.Conn, r) }
