@@ -121,3 +121,41 @@ func TestShardsOwnRangesCopyEveryObjectOnceAndListTheBucketOnce(t *testing.T) {
 		t.Fatalf("%d shards sent %d listing requests; want at most 1.2x the %d of one pass", shards, together, one)
 	}
 }
+
+// Counting ahead (how the CLI shows a first pass's total) must not make every shard list
+// the whole source: N shards' first pass lists the source no more with it than without.
+func TestShardsFirstPassDoesNotListTheSourceOncePerShard(t *testing.T) {
+	t.Parallel()
+	src := testenv.StartMinIO(t)
+	srcReq := testenv.NewRequests()
+	const objects = 6_000
+	seedRecordings(t, src, "mobs", objects)
+	srcS := client(t, src, srcReq)
+	pairs := []copy.Pair{{Source: "mobs", Dest: "openreplay-recordings"}}
+	const shards = 4
+	lists := map[bool]int{}
+	for _, countAhead := range []bool{false, true} {
+		dst := testenv.StartMinIO(t)
+		dst.MakeBuckets("openreplay-recordings")
+		dstS := client(t, dst, testenv.NewRequests())
+		state := checkpoint.Dir(t.TempDir())
+		engine := func(s copy.Shard) *copy.Engine {
+			return &copy.Engine{Src: srcS, Dst: dstS, Checkpoints: state,
+				Opt: copy.Options{Workers: 8, Shard: s, Ranges: 1, CountAhead: countAhead}}
+		}
+		srcReq.Reset()
+		var copied int64
+		for _, r := range runShards(t, shards, engine, pairs) {
+			copied += r.Copied
+		}
+		if copied != objects {
+			t.Fatalf("countAhead %v: the shards copied %d objects; want %d", countAhead, copied, objects)
+		}
+		lists[countAhead] = srcReq.Count("LIST")
+	}
+	t.Logf("source listing requests of %d shards' first pass: %d without counting ahead, %d with", shards, lists[false], lists[true])
+	// Each shard counting the bucket would add about shards x 6 pages.
+	if lists[true] > lists[false]+shards {
+		t.Fatalf("with counting ahead the shards sent the source %d listing requests, %d without", lists[true], lists[false])
+	}
+}
