@@ -10,7 +10,9 @@
 #       with both servers behind tools/wanproxy (toxiproxy) adding BENCH_SCALE_RTT=40 ms to
 #       every round trip: wall time, listing requests (counted by both servers), peak RSS;
 #   (b) the listing requests of shards 1, 4 and 8 (BENCH_SCALE_SHARDS) running at once,
-#       against one single-stream listing; peak RSS of the largest shard.
+#       against one single-stream listing; peak RSS of the largest shard;
+#   and first what a listing page costs the source MinIO's CPU, continued by its token
+#   against begun afresh (start-after), as every range's first request is.
 # Each measured sync follows an unmeasured one with the same state folder, as a scheduled
 # sync follows the last: its ranges are split where the previous pass found the keys.
 # Writes the section "Ten million objects" of bench/results.md.
@@ -32,6 +34,7 @@ mkdir -p "$work" "$cache"
 go build -o bin/migrator ./cmd/migrator
 go build -o bin/seed ./tools/seed
 go build -o bin/wanproxy ./tools/wanproxy
+go build -o bin/benchctl ./tools/benchctl
 if [ ! -x /usr/bin/time ]; then
   apt-get install -y time >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y time >/dev/null; }
 fi
@@ -103,9 +106,15 @@ seed_source() {
 
 copy_destination() {
   [ "$(cat "$cache/destination.seeded" 2>/dev/null)" = "$(cat "$cache/source.seeded")" ] && return 0
-  echo "== copying the source's data folder as the destination's (every sync then has nothing to copy)"
+  echo "== the source's data folder as the destination's (every sync then has nothing to copy)"
   rm -rf "$cache/destination"
-  cp -a "$cache/source" "$cache/destination"
+  mkdir -p "$cache/destination"
+  # MinIO's own folder is copied, the buckets' folders linked: a copy of a million objects'
+  # folders took over 20 minutes, links a few. Both servers then share each object's
+  # metadata file, which only a write to that object would change: the syncs here
+  # copy nothing.
+  cp -a "$cache/source/.minio.sys" "$cache/destination/"
+  for d in "$cache/source"/*; do cp -al "$d" "$cache/destination/"; done
   cat "$cache/source.seeded" >"$cache/destination.seeded"
 }
 
@@ -138,13 +147,15 @@ config() { # file source-url destination-url state ranges
 . "$root/scripts/timed.sh"
 . "$root/scripts/splice_results.sh"
 
-# servers_cpu: CPU seconds both servers have used so far (what their listings cost).
+# servers_cpu [name...]: CPU seconds the servers (default both) have used so far (what
+# their listings cost).
 servers_cpu() {
-  local t=0 p
-  for p in "${pid[source]}" "${pid[destination]}"; do
-    t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+  local t=0 n names=("$@")
+  [ $# -gt 0 ] || names=(source destination)
+  for n in "${names[@]}"; do
+    t=$((t + $(awk '{ print $14 + $15 }' "/proc/${pid[$n]}/stat")))
   done
-  echo "$t $(getconf CLK_TCK)" | awk '{ printf "%.1f", $1 / $2 }'
+  echo "$t $(getconf CLK_TCK)" | awk '{ printf "%.2f", $1 / $2 }'
 }
 
 # sync_once tag config: one no-op sync, measured; sets wall, rss, lists (both servers)
@@ -166,6 +177,20 @@ proxy source
 wsrc="http://$proxy_addr"
 proxy destination
 wdst="http://$proxy_addr"
+
+# What a page costs the source: the same 20 pages as one listing and as 20 listings.
+page_cost() { # benchctl-command: sets pcpu, the source's CPU seconds for the 20 pages
+  local c0
+  c0=$(servers_cpu source)
+  benchctl "$1" "$src" source mobs
+  pcpu=$(echo "$c0 $(servers_cpu source)" | awk '{ printf "%.2f", $2 - $1 }')
+}
+page_cost pages # warms the folders' metadata into the page cache
+page_cost pages
+continued=$pcpu
+page_cost fresh
+fresh=$pcpu
+printf '== 20 listing pages: %s CPU s continued, %s begun afresh\n' "$continued" "$fresh"
 
 # (a) a no-op sync, by listing ranges, on loopback and behind the link.
 : >"$work/ranges"
@@ -235,6 +260,10 @@ notification_latency() {
   awk '{ if ($2 == 1) base[$1] = $3; if ($1 == "loopback") loop[$2] = $3
          printf "| %s | %d | %.2f | %d | %.1f | %.1f | %.2fx | %s |\n", ($1 == "wan" ? "'"$rtt"' ms added" : "loopback"), $2, $3, $4, $6, $5, base[$1] / $3,
            ($1 == "wan" ? sprintf("%.2f s", $3 - loop[$2]) : "") }' "$work/ranges"
+  echo
+  echo "What a listing page costs the source MinIO: 20 pages of 1,000 keys took $continued CPU s as one listing"
+  echo "(continued by its token) and $fresh CPU s as 20 listings begun afresh (start-after the page before's last"
+  echo "key), as the first request of every range and every split probe is."
   echo
   echo "The servers' CPU is what both MinIO processes used during the sync: on a machine where they share the"
   echo "cores with the migrator, a no-op sync can be no faster than that CPU over the cores ($(nproc) here),"

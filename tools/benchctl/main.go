@@ -7,6 +7,12 @@
 //	benchctl versioning ENDPOINT SIDE BUCKET...   turn versioning on
 //	benchctl versions   ENDPOINT SIDE BUCKET...   keys with more than one version
 //	benchctl sse-kms    ENDPOINT SIDE BUCKET...   default SSE-KMS encryption with key bench-key
+//	benchctl pages      ENDPOINT SIDE BUCKET      20 listing pages as one listing (continued)
+//	benchctl fresh      ENDPOINT SIDE BUCKET      the same 20 pages, each a listing of its own
+//
+// pages and fresh list the same keys: fresh starts each page after the last key of the one
+// before, as a range's first request or a split probe does, where pages continues one
+// listing by its token. The script weighs the server's CPU around each.
 package main
 
 import (
@@ -59,6 +65,8 @@ func main() {
 			if err := c.SetBucketEncryption(ctx, b, sse.NewConfigurationSSEKMS("bench-key")); err != nil {
 				fail(err)
 			}
+		case "pages", "fresh":
+			listPages(minio.Core{Client: c}, b, cmd == "fresh")
 		case "versions":
 			seen := map[string]int{}
 			for o := range c.ListObjects(ctx, b, minio.ListObjectsOptions{Recursive: true, WithVersions: true}) {
@@ -82,6 +90,31 @@ func main() {
 		fmt.Println(total, bytes)
 	case "count", "versions":
 		fmt.Println(total)
+	}
+}
+
+// listPages lists 20 pages of the bucket from its start, by continuation token or, fresh,
+// each by start-after the last key of the page before.
+func listPages(c minio.Core, bucket string, fresh bool) {
+	token, after := "", ""
+	for range 20 {
+		var r minio.ListBucketV2Result
+		var err error
+		if fresh {
+			r, err = c.ListObjectsV2(bucket, "", after, "", "", 1000)
+		} else {
+			r, err = c.ListObjectsV2(bucket, "", "", token, "", 1000)
+		}
+		if err != nil {
+			fail(err)
+		}
+		if len(r.Contents) == 0 {
+			return
+		}
+		token, after = r.NextContinuationToken, r.Contents[len(r.Contents)-1].Key
+		if !r.IsTruncated {
+			return
+		}
 	}
 }
 
