@@ -31,9 +31,7 @@ type Options struct {
 	// so the observers hear its size (Expecter, ListingObserver) from the start; the copy
 	// reads that listing too (see countAhead).
 	// A shard does not count: which ranges it lists is only known as it claims them, and
-	// each shard counting its hash share of the whole bucket made N shards' first pass
-	// list the source N times over (at a million objects, 8 shards sent the source 1,369
-	// listing requests in nine minutes before the first range was joined).
+	// each shard counting its hash share of the whole bucket listed the source N times over.
 	CountAhead bool
 	// Ranges is how many key ranges a new pass splits each bucket into, listed and
 	// merge-joined at once (default DefaultRanges; 1 lists each bucket as one stream).

@@ -124,7 +124,7 @@ func TestShardsOwnRangesCopyEveryObjectOnceAndListTheBucketOnce(t *testing.T) {
 
 // Counting ahead (how the CLI shows a first pass's total) must not make every shard list
 // the whole source: N shards' first pass lists the source no more with it than without.
-func TestShardsFirstPassDoesNotListTheSourceOncePerShard(t *testing.T) {
+func TestShardsFirstPassListsTheSourceNoMoreForCountingAhead(t *testing.T) {
 	t.Parallel()
 	src := testenv.StartMinIO(t)
 	srcReq := testenv.NewRequests()

@@ -98,13 +98,12 @@ func main() {
 func listPages(c minio.Core, bucket string, fresh bool) {
 	token, after := "", ""
 	for range 20 {
-		var r minio.ListBucketV2Result
-		var err error
 		if fresh {
-			r, err = c.ListObjectsV2(bucket, "", after, "", "", 1000)
+			token = ""
 		} else {
-			r, err = c.ListObjectsV2(bucket, "", "", token, "", 1000)
+			after = ""
 		}
+		r, err := c.ListObjectsV2(bucket, "", after, token, "", 1000)
 		if err != nil {
 			fail(err)
 		}
