@@ -3,6 +3,7 @@ package copy
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/checkpoint"
 )
@@ -43,4 +44,18 @@ func ClaimedRanges(ctx context.Context, c checkpoint.Claims, p Pair, s Shard, g 
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// SetSplitWait sets how long a shard waits for another's split, until the test ends.
+func SetSplitWait(t interface{ Cleanup(func()) }, d time.Duration) {
+	old := splitWait
+	splitWait = d
+	t.Cleanup(func() { splitWait = old })
+}
+
+// ClaimSplit records shard s as the one making pass g's split, as a shard killed while
+// probing the bucket leaves it.
+func ClaimSplit(ctx context.Context, c checkpoint.Claims, p Pair, s Shard, g int64) error {
+	_, err := c.Create(ctx, sharedBase(p, s, g)+"--splitter", []byte(s.String()))
+	return err
 }

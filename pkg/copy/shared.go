@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -13,8 +14,8 @@ import (
 )
 
 // Shards that own key ranges. Shard i of N takes the ranges of a pass that all N share:
-// the first shard to begin a pass saves its split (a record created once in the
-// checkpoint store), and every shard claims ranges one at a time, its own share first
+// one shard splits a pass's key space while the others wait for it, and saves the split
+// (a record created once in the checkpoint store); every shard claims ranges one at a time, its own share first
 // (range j is shard j mod N's), then any range no one has started, so a shard that ends
 // early takes over rather than idling. A claim is a record created once, so two shards
 // never list, and never copy, the same range; together they list each bucket about once.
@@ -66,6 +67,13 @@ func joinPass(ctx context.Context, c checkpoint.Claims, p Pair, s Shard, last in
 		if err != nil {
 			return nil, err
 		}
+		if data == nil && len(prev) == 0 {
+			// A fresh split costs dozens of probes, each a listing request a large bucket
+			// makes dear: one shard makes it while the others wait for it.
+			if data, err = sp.awaitSplit(ctx); err != nil {
+				return nil, err
+			}
+		}
 		if data == nil {
 			bounds, err := split(prev)
 			if err != nil {
@@ -92,6 +100,35 @@ func joinPass(ctx context.Context, c checkpoint.Claims, p Pair, s Shard, last in
 		}
 		prev = plan.Bounds
 	}
+}
+
+// splitWait is how long a shard waits for another's split of a pass before it makes its
+// own: longer than probing a bucket takes, short enough that a shard killed mid-split
+// costs the others little.
+var splitWait = 5 * time.Minute
+
+// awaitSplit claims the making of the pass's split. It returns nil if this shard is to
+// make it (it won the claim, or the shard that did has not saved a split in splitWait),
+// or else the split that shard saved.
+func (sp *sharedPass) awaitSplit(ctx context.Context) ([]byte, error) {
+	me := []byte(sp.shard.String())
+	owner, err := sp.claims.Create(ctx, sp.base+"--splitter", me)
+	if err != nil || string(owner) == string(me) {
+		return nil, err
+	}
+	deadline := time.Now().Add(splitWait)
+	for pause := 50 * time.Millisecond; time.Now().Before(deadline); pause = min(2*pause, time.Second) {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(pause):
+		}
+		data, err := sp.claims.Read(ctx, sp.base)
+		if err != nil || data != nil {
+			return data, err
+		}
+	}
+	return nil, nil
 }
 
 // survey counts the pass's ranges no shard has claimed, and those done.

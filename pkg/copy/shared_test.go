@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 	"golang.org/x/sync/errgroup"
@@ -158,4 +159,72 @@ func TestShardsFirstPassListsTheSourceNoMoreForCountingAhead(t *testing.T) {
 	if lists[true] > lists[false]+shards {
 		t.Fatalf("with counting ahead the shards sent the source %d listing requests, %d without", lists[true], lists[false])
 	}
+}
+
+// Splitting a bucket costs dozens of start-after probes, each a listing request that a
+// bucket of millions makes dear: N shards beginning a pass at once probe it once, so
+// together they send the source no more listing requests than one shard doing the
+// whole pass alone (before, each probed, about 40 requests more per shard).
+func TestShardsBeginningAPassTogetherProbeTheSourceOnce(t *testing.T) {
+	t.Parallel()
+	src := testenv.StartMinIO(t)
+	srcReq := testenv.NewRequests()
+	const objects = 6_000
+	seedRecordings(t, src, "mobs", objects)
+	srcS := client(t, src, srcReq)
+	pairs := []copy.Pair{{Source: "mobs", Dest: "openreplay-recordings"}}
+	const shards = 4
+	lists := map[int]int{}
+	for _, running := range []int{1, shards} {
+		dst := testenv.StartMinIO(t)
+		dst.MakeBuckets("openreplay-recordings")
+		dstS := client(t, dst, testenv.NewRequests())
+		state := checkpoint.Dir(t.TempDir())
+		engine := func(s copy.Shard) *copy.Engine {
+			return &copy.Engine{Src: srcS, Dst: dstS, Checkpoints: state,
+				Opt: copy.Options{Workers: 8, Shard: copy.Shard{Index: s.Index, Count: shards}, Ranges: 1}}
+		}
+		srcReq.Reset()
+		var copied int64
+		for _, r := range runShards(t, running, engine, pairs) {
+			copied += r.Copied
+		}
+		if copied != objects {
+			t.Fatalf("%d of %d shards copied %d objects; want %d", running, shards, copied, objects)
+		}
+		lists[running] = srcReq.Count("LIST")
+	}
+	t.Logf("source listing requests of a first pass shared %d ways: %d by shard 0 alone, %d by all %d at once",
+		shards, lists[1], lists[shards], shards)
+	if lists[shards] > lists[1]+shards {
+		t.Fatalf("%d shards at once sent the source %d listing requests; one doing the whole pass alone sent %d",
+			shards, lists[shards], lists[1])
+	}
+}
+
+// A shard killed while it probed the bucket leaves its claim on the split and no split:
+// the others wait for it only so long, then split the pass themselves and copy it all.
+func TestShardsSplitAPassThemselvesWhenTheShardSplittingItDied(t *testing.T) {
+	src, dst := testenv.StartMinIO(t), testenv.StartMinIO(t)
+	const objects = 300
+	seedRecordings(t, src, "mobs", objects)
+	dst.MakeBuckets("openreplay-recordings")
+	state := checkpoint.Dir(t.TempDir())
+	pair := copy.Pair{Source: "mobs", Dest: "openreplay-recordings"}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := copy.ClaimSplit(ctx, state, pair, copy.Shard{Index: 0, Count: 2}, 1); err != nil {
+		t.Fatal(err)
+	}
+	copy.SetSplitWait(t, time.Second)
+	e := &copy.Engine{Src: client(t, src, testenv.NewRequests()), Dst: client(t, dst, testenv.NewRequests()),
+		Checkpoints: state, Opt: copy.Options{Workers: 8, Shard: copy.Shard{Index: 1, Count: 2}, Ranges: 1}}
+	res, err := e.Run(ctx, []copy.Pair{pair})
+	if err != nil {
+		t.Fatalf("shard 1 with shard 0's split never saved: %v", err)
+	}
+	if res[0].Copied != objects {
+		t.Fatalf("shard 1 alone copied %d objects; want all %d", res[0].Copied, objects)
+	}
+	testenv.AssertSame(t, src, "mobs", dst, "openreplay-recordings", true)
 }
