@@ -9,6 +9,9 @@
 #   (a) a no-op sync with listing.ranges 1, 4 and 16 (BENCH_SCALE_RANGES), on loopback and
 #       with both servers behind tools/wanproxy (toxiproxy) adding BENCH_SCALE_RTT=40 ms to
 #       every round trip: wall time, listing requests (counted by both servers), peak RSS;
+#   (a') the same syncs with each MinIO's listing answered by tools/listfront, a stand-in
+#       for a store whose listing is served by a fleet (AWS S3, GCS): on this machine the
+#       two MinIOs' CPU, not the link, bounds (a); BENCH_SCALE_FLEET=off skips it;
 #   (b) the listing requests of shards 1, 4 and 8 (BENCH_SCALE_SHARDS) running at once,
 #       against one single-stream listing; peak RSS of the largest shard;
 #   and first what a listing page costs the source MinIO's CPU, continued by its token
@@ -35,6 +38,7 @@ go build -o bin/migrator ./cmd/migrator
 go build -o bin/seed ./tools/seed
 go build -o bin/wanproxy ./tools/wanproxy
 go build -o bin/benchctl ./tools/benchctl
+go build -o bin/listfront ./tools/listfront
 if [ ! -x /usr/bin/time ]; then
   apt-get install -y time >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y time >/dev/null; }
 fi
@@ -82,6 +86,10 @@ stop_minio() {
 
 # listings server: ListObjects requests the server has answered so far.
 listings() {
+  if [[ $1 == front-* ]]; then
+    curl -fs "http://127.0.0.1:${port[$1]}/_listings"
+    return
+  fi
   curl -fs "http://127.0.0.1:${port[$1]}/minio/metrics/v3/api/requests" |
     awk '/^minio_api_requests_total\{/ && /type="s3"/ && /name="List/ { n += $NF } END { printf "%d", n }'
 }
@@ -158,14 +166,15 @@ servers_cpu() {
   echo "$t $(getconf CLK_TCK)" | awk '{ printf "%.2f", $1 / $2 }'
 }
 
-# sync_once tag config: one no-op sync, measured; sets wall, rss, lists (both servers)
-# and scpu (the servers' CPU seconds).
+# sync_once tag config: one no-op sync, measured; sets wall, rss, lists (both sides'
+# listing servers, named in lister) and scpu (the CPU seconds of every server).
+lister=(source destination)
 sync_once() {
   local a0 b0 c0
-  a0=$(listings source) b0=$(listings destination) c0=$(servers_cpu)
+  a0=$(listings "${lister[0]}") b0=$(listings "${lister[1]}") c0=$(servers_cpu "${!pid[@]}")
   timed "$1" migrator sync --config "$2" --progress off --log-format json
-  lists=$(($(listings source) - a0 + $(listings destination) - b0))
-  scpu=$(echo "$c0 $(servers_cpu)" | awk '{ printf "%.1f", $2 - $1 }')
+  lists=$(($(listings "${lister[0]}") - a0 + $(listings "${lister[1]}") - b0))
+  scpu=$(echo "$c0 $(servers_cpu "${!pid[@]}")" | awk '{ printf "%.1f", $2 - $1 }')
 }
 
 seed_source
@@ -207,6 +216,51 @@ for r in $ranges_list; do
   echo "wan $r $wall $lists $rss $scpu" >>"$work/ranges"
   printf '   %3s ms link     %6.2fs  %6d listing requests  RSS %6.1f MiB  servers %6.1f CPU s\n' "$rtt" "$wall" "$lists" "$rss" "$scpu"
 done
+
+# (a') the same syncs, each MinIO's listing answered from memory by tools/listfront. Its
+# index is MinIO's own listing, taken once (minutes at a million keys) and kept in the cache.
+front() { # name upstream: starts listfront in front of a MinIO
+  local out="$work/$1.addr" addr=""
+  listfront -upstream "127.0.0.1:${port[$2]}" -side "$2" -index "$cache/index.$(cat "$cache/source.seeded")" \
+    >"$out" 2>"$work/$1.log" &
+  pid[$1]=$!
+  while kill -0 "${pid[$1]}" 2>/dev/null; do
+    addr=$(head -1 "$out" 2>/dev/null || true)
+    [ -z "$addr" ] || { port[$1]=${addr##*:}; return 0; }
+    sleep 0.2
+  done
+  echo "listfront $1 did not start; see $work/$1.log" >&2
+  exit 1
+}
+if [ "${BENCH_SCALE_FLEET:-on}" != off ]; then
+  echo "== the same, listings answered by tools/listfront"
+  front front-source source # builds the index: the destination's listing is the same
+  front front-destination destination
+  lister=(front-source front-destination)
+  fsrc="http://127.0.0.1:${port[front-source]}" fdst="http://127.0.0.1:${port[front-destination]}"
+  wanproxy -upstream "127.0.0.1:${port[front-source]}" -rtt "${rtt}ms" >"$work/proxy-front-source" &
+  proxies+=($!)
+  wanproxy -upstream "127.0.0.1:${port[front-destination]}" -rtt "${rtt}ms" >"$work/proxy-front-destination" &
+  proxies+=($!)
+  for f in front-source front-destination; do
+    until [ -s "$work/proxy-$f" ]; do sleep 0.1; done
+  done
+  wfsrc="http://$(head -1 "$work/proxy-front-source")" wfdst="http://$(head -1 "$work/proxy-front-destination")"
+  for r in $ranges_list; do
+    state="$work/state-fleet-$r"
+    config "$work/fleet-$r.yaml" "$fsrc" "$fdst" "$state" "$r"
+    config "$work/fleet-$r-wan.yaml" "$wfsrc" "$wfdst" "$state" "$r"
+    echo "== no-op sync, listing.ranges $r, listed by listfront"
+    timed "fleet-warm-$r" migrator sync --config "$work/fleet-$r.yaml" --progress off --log-format json
+    sync_once "fleet-loop-$r" "$work/fleet-$r.yaml"
+    echo "fleet $r $wall $lists $rss $scpu" >>"$work/ranges"
+    printf '   loopback        %6.2fs  %6d listing requests  RSS %6.1f MiB  servers %6.1f CPU s\n' "$wall" "$lists" "$rss" "$scpu"
+    sync_once "fleet-wan-$r" "$work/fleet-$r-wan.yaml"
+    echo "fleetwan $r $wall $lists $rss $scpu" >>"$work/ranges"
+    printf '   %3s ms link     %6.2fs  %6d listing requests  RSS %6.1f MiB  servers %6.1f CPU s\n' "$rtt" "$wall" "$lists" "$rss" "$scpu"
+  done
+  lister=(source destination)
+fi
 
 # (b) shards at once against one single-stream listing (ranges 1, loopback, from (a)).
 single=$(awk '$1 == "loopback" && $2 == 1 { print $4 }' "$work/ranges")
@@ -257,9 +311,12 @@ notification_latency() {
   echo
   echo "| link | listing.ranges | wall s | listing requests (both sides) | servers' CPU s | peak RSS MiB | speed-up over 1 range | time the link added |"
   echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-  awk '{ if ($2 == 1) base[$1] = $3; if ($1 == "loopback") loop[$2] = $3
-         printf "| %s | %d | %.2f | %d | %.1f | %.1f | %.2fx | %s |\n", ($1 == "wan" ? "'"$rtt"' ms added" : "loopback"), $2, $3, $4, $6, $5, base[$1] / $3,
-           ($1 == "wan" ? sprintf("%.2f s", $3 - loop[$2]) : "") }' "$work/ranges"
+  awk -v rtt="$rtt" 'BEGIN { name["loopback"] = "loopback"; name["wan"] = rtt " ms added"
+           name["fleet"] = "loopback, listed by listfront"; name["fleetwan"] = rtt " ms added, listed by listfront"
+           over["wan"] = "loopback"; over["fleetwan"] = "fleet" }
+       { if ($2 == 1) base[$1] = $3; at[$1, $2] = $3
+         printf "| %s | %d | %.2f | %d | %.1f | %.1f | %.2fx | %s |\n", name[$1], $2, $3, $4, $6, $5, base[$1] / $3,
+           ($1 in over ? sprintf("%.2f s", $3 - at[over[$1], $2]) : "") }' "$work/ranges"
   echo
   echo "What a listing page costs the source MinIO: 20 pages of 1,000 keys took $continued CPU s as one listing"
   echo "(continued by its token) and $fresh CPU s as 20 listings begun afresh (start-after the page before's last"
@@ -268,6 +325,12 @@ notification_latency() {
   echo "The servers' CPU is what both MinIO processes used during the sync: on a machine where they share the"
   echo "cores with the migrator, a no-op sync can be no faster than that CPU over the cores ($(nproc) here),"
   echo "whatever the link; the last column is what the link added over loopback at the same ranges."
+  if grep -q '^fleet' "$work/ranges"; then
+    echo
+    echo "The rows listed by listfront answer each side's listing from memory (tools/listfront, MinIO's own"
+    echo "listing taken once), as a store whose listing is served by a fleet (AWS S3, GCS) does: a page costs"
+    echo "the same at any bucket size, and the link is what a single stream waits on."
+  fi
   echo
   echo "### Shards at once against one listing"
   echo
