@@ -104,7 +104,7 @@ chaos: $(TOOLS)/minio
 # in Go 1.27); a count has no deadline to race.
 FUZZTIME ?= 100000x
 FUZZ_TARGETS := pkg/config:FuzzParse pkg/checkpoint:FuzzDecode pkg/checkpoint:FuzzETagMap \
-  pkg/s3:FuzzContentRange pkg/copy:FuzzETagParts pkg/copy:FuzzShard pkg/copy:FuzzJoin \
+  pkg/s3:FuzzContentRange pkg/s3:FuzzListPage pkg/copy:FuzzETagParts pkg/copy:FuzzShard pkg/copy:FuzzJoin \
   pkg/openreplay:FuzzParseStorage pkg/openreplay:FuzzEditStorage
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -494,6 +494,7 @@ results="$work/part-join.md"
 
 echo "== merge-join benchmark (synthetic sorted listings, go test -bench BenchmarkJoin)"
 go test -run '^$' -bench '^BenchmarkJoin$' -benchtime 1x -count 1 ./pkg/copy/ | tee "$work/join.txt"
+go test -run '^$' -bench '^BenchmarkListPage$' -count 1 ./pkg/s3/ | tee "$work/listpage.txt"
 {
   echo "## Listing diff (merge-join) at 10k, 100k and 1M keys"
   echo
@@ -503,6 +504,15 @@ go test -run '^$' -bench '^BenchmarkJoin$' -benchtime 1x -count 1 ./pkg/copy/ | 
   echo
   echo '```'
   grep -E '^(Benchmark|goos|goarch|cpu)' "$work/join.txt"
+  echo '```'
+  echo
+  echo "### Reading a listing page"
+  echo
+  echo '`go test -run '"'^\$'"' -bench '"'^BenchmarkListPage\$'"' ./pkg/s3/`: one page of 1,000 recordings'"'"' keys as MinIO'
+  echo "writes it, read by pkg/s3's scanner and by encoding/xml (what minio-go reads listings with)."
+  echo
+  echo '```'
+  grep -E '^(Benchmark|goos|goarch|cpu)' "$work/listpage.txt"
   echo '```'
 } >"$results"
 splice_results bench-join "$results"

@@ -57,6 +57,9 @@ type Client struct {
 	core   minio.Core
 	region string // requests signed by hand (admin.go) use it
 	google bool   // Google Cloud Storage, which lacks some S3 features
+	// pathStyle: buckets are paths on the endpoint, so a listing request can be built
+	// and read here (see listPages); AWS and GCS take minio-go's virtual hosts.
+	pathStyle bool
 	// isMinIO is set once any response said "Server: MinIO" (the bucket check before a
 	// copy is the first); from then on a GET asks for the object's tags with its body
 	// (see Get).
@@ -106,7 +109,8 @@ func New(o Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("endpoint %q: %w", o.Endpoint, err)
 	}
-	return &Client{core: minio.Core{Client: mc}, region: o.Region, google: strings.HasSuffix(u.Hostname(), "googleapis.com"), isMinIO: isMinIO, sse: sse}, nil
+	return &Client{core: minio.Core{Client: mc}, region: o.Region, google: strings.HasSuffix(u.Hostname(), "googleapis.com"),
+		pathStyle: bucketLookup(u.Host) == minio.BucketLookupPath, isMinIO: isMinIO, sse: sse}, nil
 }
 
 // serverSniffer notes whether the service is MinIO from the Server header of its answers.
@@ -198,6 +202,9 @@ func (c *Client) Probe(ctx context.Context, bucket string) error {
 // each entry's XML, which the service writes and this client parses for every object of
 // every listing, on both sides.
 func (c *Client) list(ctx context.Context, bucket, startAfter string, maxKeys int) iter.Seq2[store.Object, error] {
+	if c.pathStyle {
+		return c.listPages(ctx, bucket, startAfter, maxKeys)
+	}
 	return func(yield func(store.Object, error) bool) {
 		opts := minio.ListObjectsOptions{Recursive: true, StartAfter: startAfter, MaxKeys: maxKeys, FetchOwner: new(bool)}
 		for o := range c.core.Client.ListObjectsIter(ctx, bucket, opts) {
