@@ -159,55 +159,108 @@ func scanListPage(b []byte) (p listResult, ok bool) {
 	return p, depth == 0 && stack[0] != nil
 }
 
-// take keeps the text of a leaf element at path, if it is one a listing is read for.
-func (p *listResult) take(path [][]byte, raw []byte, obj *store.Object) bool {
-	if len(path) < 2 || len(path) > 3 || (len(path) == 3 && string(path[1]) != "Contents") {
-		return true
-	}
-	name := string(path[len(path)-1])
-	if len(path) == 2 && name != "IsTruncated" && name != "NextContinuationToken" && name != "EncodingType" {
-		return true
-	}
-	if len(path) == 3 && name != "Key" && name != "ETag" && name != "Size" && name != "LastModified" {
-		return true
-	}
-	text, ok := unescape(raw)
-	if !ok {
-		return false
-	}
-	// As encoding/xml reads them: numbers and booleans with spaces trimmed, empty as
-	// zero; times by time.Time's own UnmarshalText.
-	trimmed := strings.TrimSpace(text)
-	var err error
-	switch len(path) {
-	case 2:
-		switch name {
+// The leaf elements a listing is read for.
+const (
+	fieldNone = iota
+	fieldTruncated
+	fieldNext
+	fieldEncoding
+	fieldKey
+	fieldETag
+	fieldSize
+	fieldModified
+)
+
+// fieldAt names the leaf at path. (A switch on string(b) converts without allocating.)
+func fieldAt(path [][]byte) int {
+	switch {
+	case len(path) == 2:
+		switch string(path[1]) {
 		case "IsTruncated":
-			p.truncated = false
-			if text != "" {
-				p.truncated, err = strconv.ParseBool(trimmed)
-			}
+			return fieldTruncated
 		case "NextContinuationToken":
-			p.next = text
+			return fieldNext
 		case "EncodingType":
-			p.encoding = text
+			return fieldEncoding
 		}
-	case 3:
-		switch name {
+	case len(path) == 3 && string(path[1]) == "Contents":
+		switch string(path[2]) {
 		case "Key":
-			obj.Key = text
+			return fieldKey
 		case "ETag":
-			obj.ETag = text
+			return fieldETag
 		case "Size":
-			obj.Size = 0
-			if text != "" {
-				obj.Size, err = strconv.ParseInt(trimmed, 10, 64)
-			}
+			return fieldSize
 		case "LastModified":
-			err = obj.LastModified.UnmarshalText([]byte(text))
+			return fieldModified
 		}
+	}
+	return fieldNone
+}
+
+// take keeps the text of a leaf element at path, if it is one a listing is read for,
+// as encoding/xml reads it: numbers and booleans with spaces trimmed, empty as zero,
+// times by time.Time's own UnmarshalText.
+func (p *listResult) take(path [][]byte, raw []byte, obj *store.Object) bool {
+	field := fieldAt(path)
+	if field == fieldNone {
+		return true
+	}
+	var text string // the unescaped text, for the fields kept as strings
+	switch field {
+	case fieldNext, fieldEncoding, fieldKey, fieldETag:
+		var ok bool
+		if text, ok = unescape(raw); !ok {
+			return false
+		}
+	default:
+		if bytes.IndexByte(raw, '&') >= 0 {
+			t, ok := unescape(raw)
+			if !ok {
+				return false
+			}
+			raw = []byte(t)
+		}
+	}
+	var err error
+	switch field {
+	case fieldTruncated:
+		p.truncated = false
+		if len(raw) > 0 {
+			p.truncated, err = strconv.ParseBool(string(bytes.TrimSpace(raw)))
+		}
+	case fieldNext:
+		p.next = text
+	case fieldEncoding:
+		p.encoding = text
+	case fieldKey:
+		obj.Key = text
+	case fieldETag:
+		obj.ETag = text
+	case fieldSize:
+		obj.Size, err = parseSize(raw)
+	case fieldModified:
+		err = obj.LastModified.UnmarshalText(raw)
 	}
 	return err == nil
+}
+
+// parseSize reads a size as encoding/xml does, plain digits without an allocation.
+func parseSize(raw []byte) (int64, error) {
+	if len(raw) == 0 {
+		return 0, nil
+	}
+	if len(raw) < 19 {
+		var n int64
+		for _, c := range raw {
+			if c < '0' || c > '9' {
+				return strconv.ParseInt(string(bytes.TrimSpace(raw)), 10, 64)
+			}
+			n = n*10 + int64(c-'0')
+		}
+		return n, nil
+	}
+	return strconv.ParseInt(string(bytes.TrimSpace(raw)), 10, 64)
 }
 
 // unescape replaces XML's character references; ok is false for any it does not know.
