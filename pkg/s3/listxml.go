@@ -91,10 +91,10 @@ func scanListPage(b []byte) (p listResult, ok bool) {
 			continue
 		case bytes.HasPrefix(rest, []byte("<!--")):
 			end := bytes.Index(rest[4:], []byte("-->"))
-			if end < 0 {
-				return p, false
+			if end < 0 || leaf {
+				return p, false // a comment within an element's text: left to encoding/xml
 			}
-			i, leaf = at+4+end+3, false // text around a comment: not worth a plain reading
+			i = at + 4 + end + 3
 			continue
 		case bytes.HasPrefix(rest, []byte("<!")):
 			return p, false
@@ -134,6 +134,7 @@ func scanListPage(b []byte) (p listResult, ok bool) {
 		// value would have cut the tag short.
 		attrs := len(name) < len(tag)
 		if len(name) == 0 || bytes.IndexByte(name, ':') >= 0 || depth == len(stack) ||
+			(depth == 0 && stack[0] != nil) || // a second root, which encoding/xml would not read
 			(depth == 0 && string(name) != "ListBucketResult") || (attrs && depth > 0) ||
 			bytes.Count(tag, []byte{'"'})%2 != 0 || bytes.Count(tag, []byte{'\''})%2 != 0 {
 			return p, false

@@ -33,6 +33,8 @@ var listAnswers = map[string]string{
 	"CDATA": `<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key><![CDATA[a<b]]></Key><Size>1</Size><LastModified>2026-12-01T22:40:11Z</LastModified></Contents></ListBucketResult>`,
 	"prefixed names": `<s3:ListBucketResult xmlns:s3="http://s3.amazonaws.com/doc/2006-03-01/"><s3:IsTruncated>false</s3:IsTruncated>` +
 		`<s3:Contents><s3:Key>k</s3:Key><s3:Size>1</s3:Size><s3:LastModified>2026-12-01T22:40:11Z</s3:LastModified></s3:Contents></s3:ListBucketResult>`,
+	"a comment within a key":   `<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>a<!-- x -->b</Key><Size>1</Size><LastModified>2026-12-01T22:40:11Z</LastModified></Contents></ListBucketResult>`,
+	"two roots":                `<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult><ListBucketResult><Contents><Key>k</Key></Contents></ListBucketResult>`,
 	"an attribute holding '>'": `<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key note="a>b">k</Key><Size>1</Size><LastModified>2026-12-01T22:40:11Z</LastModified></Contents></ListBucketResult>`,
 }
 
@@ -58,7 +60,7 @@ func TestListAnswersReadAsEncodingXMLReadsThem(t *testing.T) {
 	if _, ok := scanListPage([]byte(listAnswers["minio"])); !ok {
 		t.Fatal("the scanner left MinIO's own answer to encoding/xml")
 	}
-	for _, name := range []string{"CDATA", "prefixed names", "an attribute holding '>'"} {
+	for _, name := range []string{"CDATA", "prefixed names", "an attribute holding '>'", "a comment within a key", "two roots"} {
 		if _, ok := scanListPage([]byte(listAnswers[name])); ok {
 			t.Errorf("the scanner read the answer with %s itself; it must leave it to encoding/xml", name)
 		}
