@@ -133,7 +133,7 @@ proxy() {
   proxies+=($!)
   proxy_addr=""
   for _ in $(seq 1 100); do
-    proxy_addr=$(head -1 "$out")
+    proxy_addr=$(head -1 "$out" 2>/dev/null || true)
     [ -z "$proxy_addr" ] || return 0
     sleep 0.1
   done
@@ -207,22 +207,28 @@ if [ "$direct" != off ]; then
   printf '== 20 listing pages: %s CPU s continued, %s begun afresh\n' "$continued" "$fresh"
 fi
 
+# by_ranges loop-row wan-row src dst wan-src wan-dst: for each listing.ranges, a no-op
+# sync on loopback and one behind the link, after an unmeasured one; rows in $work/ranges.
+by_ranges() {
+  local r state cfg
+  for r in $ranges_list; do
+    state="$work/state-$1-$r" cfg="$work/$1-$r"
+    config "$cfg.yaml" "$3" "$4" "$state" "$r"
+    config "$cfg-wan.yaml" "$5" "$6" "$state" "$r"
+    echo "== no-op sync, listing.ranges $r ($1)"
+    timed "$1-warm-$r" migrator sync --config "$cfg.yaml" --progress off --log-format json
+    sync_once "$1-$r" "$cfg.yaml"
+    echo "$1 $r $wall $lists $rss $scpu" >>"$work/ranges"
+    printf '   loopback        %6.2fs  %6d listing requests  RSS %6.1f MiB  servers %6.1f CPU s\n' "$wall" "$lists" "$rss" "$scpu"
+    sync_once "$2-$r" "$cfg-wan.yaml"
+    echo "$2 $r $wall $lists $rss $scpu" >>"$work/ranges"
+    printf '   %3s ms link     %6.2fs  %6d listing requests  RSS %6.1f MiB  servers %6.1f CPU s\n' "$rtt" "$wall" "$lists" "$rss" "$scpu"
+  done
+}
+
 # (a) a no-op sync, by listing ranges, on loopback and behind the link.
 : >"$work/ranges"
-[ "$direct" != off ] || ranges_direct=""
-for r in ${ranges_direct-$ranges_list}; do
-  state="$work/state-ranges-$r"
-  config "$work/ranges-$r.yaml" "$src" "$dst" "$state" "$r"
-  config "$work/ranges-$r-wan.yaml" "$wsrc" "$wdst" "$state" "$r"
-  echo "== no-op sync, listing.ranges $r"
-  timed "warm-$r" migrator sync --config "$work/ranges-$r.yaml" --progress off --log-format json
-  sync_once "loop-$r" "$work/ranges-$r.yaml"
-  echo "loopback $r $wall $lists $rss $scpu" >>"$work/ranges"
-  printf '   loopback        %6.2fs  %6d listing requests  RSS %6.1f MiB  servers %6.1f CPU s\n' "$wall" "$lists" "$rss" "$scpu"
-  sync_once "wan-$r" "$work/ranges-$r-wan.yaml"
-  echo "wan $r $wall $lists $rss $scpu" >>"$work/ranges"
-  printf '   %3s ms link     %6.2fs  %6d listing requests  RSS %6.1f MiB  servers %6.1f CPU s\n' "$rtt" "$wall" "$lists" "$rss" "$scpu"
-done
+[ "$direct" = off ] || by_ranges loopback wan "$src" "$dst" "$wsrc" "$wdst"
 
 # (a') the same syncs, each MinIO's listing answered from memory by tools/listfront. Its
 # index is MinIO's own listing, taken once (minutes at a million keys) and kept in the cache.
@@ -245,27 +251,11 @@ if [ "${BENCH_SCALE_FLEET:-on}" != off ]; then
   front front-destination destination
   lister=(front-source front-destination)
   fsrc="http://127.0.0.1:${port[front-source]}" fdst="http://127.0.0.1:${port[front-destination]}"
-  wanproxy -upstream "127.0.0.1:${port[front-source]}" -rtt "${rtt}ms" >"$work/proxy-front-source" &
-  proxies+=($!)
-  wanproxy -upstream "127.0.0.1:${port[front-destination]}" -rtt "${rtt}ms" >"$work/proxy-front-destination" &
-  proxies+=($!)
-  for f in front-source front-destination; do
-    until [ -s "$work/proxy-$f" ]; do sleep 0.1; done
-  done
-  wfsrc="http://$(head -1 "$work/proxy-front-source")" wfdst="http://$(head -1 "$work/proxy-front-destination")"
-  for r in $ranges_list; do
-    state="$work/state-fleet-$r"
-    config "$work/fleet-$r.yaml" "$fsrc" "$fdst" "$state" "$r"
-    config "$work/fleet-$r-wan.yaml" "$wfsrc" "$wfdst" "$state" "$r"
-    echo "== no-op sync, listing.ranges $r, listed by listfront"
-    timed "fleet-warm-$r" migrator sync --config "$work/fleet-$r.yaml" --progress off --log-format json
-    sync_once "fleet-loop-$r" "$work/fleet-$r.yaml"
-    echo "fleet $r $wall $lists $rss $scpu" >>"$work/ranges"
-    printf '   loopback        %6.2fs  %6d listing requests  RSS %6.1f MiB  servers %6.1f CPU s\n' "$wall" "$lists" "$rss" "$scpu"
-    sync_once "fleet-wan-$r" "$work/fleet-$r-wan.yaml"
-    echo "fleetwan $r $wall $lists $rss $scpu" >>"$work/ranges"
-    printf '   %3s ms link     %6.2fs  %6d listing requests  RSS %6.1f MiB  servers %6.1f CPU s\n' "$rtt" "$wall" "$lists" "$rss" "$scpu"
-  done
+  proxy front-source
+  wfsrc="http://$proxy_addr"
+  proxy front-destination
+  wfdst="http://$proxy_addr"
+  by_ranges fleet fleetwan "$fsrc" "$fdst" "$wfsrc" "$wfdst"
   lister=(source destination)
 fi
 

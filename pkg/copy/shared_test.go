@@ -16,6 +16,7 @@ import (
 	"github.com/openreplay-migrator/openreplay-migrator/internal/testenv"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/checkpoint"
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/copy"
+	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
 )
 
 // seedRecordings writes n tiny recordings under session-ID keys, many at once.
@@ -123,6 +124,29 @@ func TestShardsOwnRangesCopyEveryObjectOnceAndListTheBucketOnce(t *testing.T) {
 	}
 }
 
+// firstPassLists runs a first pass of mobs by `running` of `shards` shards at once, into
+// a new destination, and returns the source listing requests it sent.
+func firstPassLists(t *testing.T, srcS store.Store, srcReq *testenv.Requests, objects, running, shards int, countAhead bool) int {
+	t.Helper()
+	dst := testenv.StartMinIO(t)
+	dst.MakeBuckets("openreplay-recordings")
+	dstS := client(t, dst, testenv.NewRequests())
+	state := checkpoint.Dir(t.TempDir())
+	engine := func(s copy.Shard) *copy.Engine {
+		return &copy.Engine{Src: srcS, Dst: dstS, Checkpoints: state,
+			Opt: copy.Options{Workers: 8, Shard: copy.Shard{Index: s.Index, Count: shards}, Ranges: 1, CountAhead: countAhead}}
+	}
+	srcReq.Reset()
+	var copied int64
+	for _, r := range runShards(t, running, engine, []copy.Pair{{Source: "mobs", Dest: "openreplay-recordings"}}) {
+		copied += r.Copied
+	}
+	if copied != int64(objects) {
+		t.Fatalf("%d of %d shards (counting ahead %v) copied %d objects; want %d", running, shards, countAhead, copied, objects)
+	}
+	return srcReq.Count("LIST")
+}
+
 // Counting ahead (how the CLI shows a first pass's total) must not make every shard list
 // the whole source: N shards' first pass lists the source no more with it than without.
 func TestShardsFirstPassListsTheSourceNoMoreForCountingAhead(t *testing.T) {
@@ -132,27 +156,10 @@ func TestShardsFirstPassListsTheSourceNoMoreForCountingAhead(t *testing.T) {
 	const objects = 6_000
 	seedRecordings(t, src, "mobs", objects)
 	srcS := client(t, src, srcReq)
-	pairs := []copy.Pair{{Source: "mobs", Dest: "openreplay-recordings"}}
 	const shards = 4
 	lists := map[bool]int{}
 	for _, countAhead := range []bool{false, true} {
-		dst := testenv.StartMinIO(t)
-		dst.MakeBuckets("openreplay-recordings")
-		dstS := client(t, dst, testenv.NewRequests())
-		state := checkpoint.Dir(t.TempDir())
-		engine := func(s copy.Shard) *copy.Engine {
-			return &copy.Engine{Src: srcS, Dst: dstS, Checkpoints: state,
-				Opt: copy.Options{Workers: 8, Shard: s, Ranges: 1, CountAhead: countAhead}}
-		}
-		srcReq.Reset()
-		var copied int64
-		for _, r := range runShards(t, shards, engine, pairs) {
-			copied += r.Copied
-		}
-		if copied != objects {
-			t.Fatalf("countAhead %v: the shards copied %d objects; want %d", countAhead, copied, objects)
-		}
-		lists[countAhead] = srcReq.Count("LIST")
+		lists[countAhead] = firstPassLists(t, srcS, srcReq, objects, shards, shards, countAhead)
 	}
 	t.Logf("source listing requests of %d shards' first pass: %d without counting ahead, %d with", shards, lists[false], lists[true])
 	// Each shard counting the bucket would add about shards x 6 pages.
@@ -172,27 +179,10 @@ func TestShardsBeginningAPassTogetherProbeTheSourceOnce(t *testing.T) {
 	const objects = 6_000
 	seedRecordings(t, src, "mobs", objects)
 	srcS := client(t, src, srcReq)
-	pairs := []copy.Pair{{Source: "mobs", Dest: "openreplay-recordings"}}
 	const shards = 4
 	lists := map[int]int{}
 	for _, running := range []int{1, shards} {
-		dst := testenv.StartMinIO(t)
-		dst.MakeBuckets("openreplay-recordings")
-		dstS := client(t, dst, testenv.NewRequests())
-		state := checkpoint.Dir(t.TempDir())
-		engine := func(s copy.Shard) *copy.Engine {
-			return &copy.Engine{Src: srcS, Dst: dstS, Checkpoints: state,
-				Opt: copy.Options{Workers: 8, Shard: copy.Shard{Index: s.Index, Count: shards}, Ranges: 1}}
-		}
-		srcReq.Reset()
-		var copied int64
-		for _, r := range runShards(t, running, engine, pairs) {
-			copied += r.Copied
-		}
-		if copied != objects {
-			t.Fatalf("%d of %d shards copied %d objects; want %d", running, shards, copied, objects)
-		}
-		lists[running] = srcReq.Count("LIST")
+		lists[running] = firstPassLists(t, srcS, srcReq, objects, running, shards, false)
 	}
 	t.Logf("source listing requests of a first pass shared %d ways: %d by shard 0 alone, %d by all %d at once",
 		shards, lists[1], lists[shards], shards)

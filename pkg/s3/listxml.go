@@ -66,6 +66,18 @@ func scanListPage(b []byte) (p listResult, ok bool) {
 	depth := 0
 	var obj store.Object
 	textFrom, leaf := 0, false // where the open element's text begins; no child seen
+	// end closes the open element, keeping its text if it had no child.
+	end := func(text []byte) bool {
+		if leaf && !p.take(stack[:depth], text, &obj) {
+			return false
+		}
+		if depth == 2 && string(stack[1]) == "Contents" {
+			p.objects = append(p.objects, obj)
+		}
+		depth--
+		leaf = false
+		return true
+	}
 	for i := 0; i < len(b); {
 		lt := bytes.IndexByte(b[i:], '<')
 		if lt < 0 {
@@ -107,19 +119,9 @@ func scanListPage(b []byte) (p listResult, ok bool) {
 		i = at + gt + 1
 		if len(tag) > 0 && tag[0] == '/' {
 			name := bytes.TrimSpace(tag[1:])
-			if depth == 0 || !bytes.Equal(name, stack[depth-1]) {
+			if depth == 0 || !bytes.Equal(name, stack[depth-1]) || !end(b[textFrom:at]) {
 				return p, false
 			}
-			if leaf {
-				if !p.take(stack[:depth], b[textFrom:at], &obj) {
-					return p, false
-				}
-			}
-			if depth == 2 && string(name) == "Contents" {
-				p.objects = append(p.objects, obj)
-			}
-			depth--
-			leaf = false
 			continue
 		}
 		self := len(tag) > 0 && tag[len(tag)-1] == '/'
@@ -144,18 +146,10 @@ func scanListPage(b []byte) (p listResult, ok bool) {
 		if depth == 2 && string(name) == "Contents" {
 			obj = store.Object{}
 		}
-		if self {
-			if !p.take(stack[:depth], nil, &obj) {
-				return p, false
-			}
-			if depth == 2 && string(name) == "Contents" {
-				p.objects = append(p.objects, obj)
-			}
-			depth--
-			leaf = false
-			continue
-		}
 		textFrom, leaf = i, true
+		if self && !end(nil) {
+			return p, false
+		}
 	}
 	return p, depth == 0 && stack[0] != nil
 }
