@@ -329,7 +329,7 @@ notification_latency() {
     echo "key), as the first request of every range and every split probe is."
     echo
   fi
-  echo "The servers' CPU is what both MinIO processes used during the sync: on a machine where they share the"
+  echo "The servers' CPU is what both MinIO processes (and listfront, where it lists) used during the sync: on a machine where they share the"
   echo "cores with the migrator, a no-op sync can be no faster than that CPU over the cores ($(nproc) here),"
   echo "whatever the link; the last column is what the link added over loopback at the same ranges."
   if grep -q '^fleet' "$work/ranges"; then
