@@ -185,6 +185,9 @@ func (c *Client) BucketLocation(ctx context.Context, bucket string) (string, err
 	return loc, nil
 }
 
+// emptySHA256 is the SHA-256 of an empty body, which signed GETs declare.
+const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
 // signedBucketGet sends GET /bucket/?query signed with the client's keys, for the calls
 // minio-go answers without asking the service (the bucket's location) or cannot say
 // whether a stream is open (notifications). A request that got no answer is a
@@ -199,8 +202,7 @@ func (c *Client) signedBucketGet(ctx context.Context, op, bucket, query string) 
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", op, bucket, err)
 	}
-	// SHA-256 of the empty body.
-	req.Header.Set("X-Amz-Content-Sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+	req.Header.Set("X-Amz-Content-Sha256", emptySHA256)
 	creds, err := mc.GetCreds()
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", op, bucket, err)

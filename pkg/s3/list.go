@@ -12,8 +12,10 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/minio/minio-go/v7/pkg/s3utils"
+	"github.com/minio/minio-go/v7/pkg/signer"
 
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
 )
@@ -23,13 +25,14 @@ import (
 var listBodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // listPages lists through ListObjectsV2 requests of its own, read by parseListPage: the
-// same requests minio-go sends (keys URL-encoded, no owners), without its XML decoder.
+// requests minio-go sends (keys URL-encoded, no owners, to the same host and path),
+// without its XML decoder.
 func (c *Client) listPages(ctx context.Context, bucket, startAfter string, maxKeys int) iter.Seq2[store.Object, error] {
 	return func(yield func(store.Object, error) bool) {
 		token := ""
 		for {
-			q := url.Values{"list-type": {"2"}, "encoding-type": {"url"}, "fetch-owner": {"false"},
-				"max-keys": {strconv.Itoa(maxKeys)}}
+			// No fetch-owner: S3's default is none, and minio-go sends it only to ask for owners.
+			q := url.Values{"list-type": {"2"}, "encoding-type": {"url"}, "max-keys": {strconv.Itoa(maxKeys)}}
 			if token != "" {
 				q.Set("continuation-token", token)
 			} else if startAfter != "" {
@@ -65,11 +68,60 @@ func (c *Client) listPages(ctx context.Context, bucket, startAfter string, maxKe
 	}
 }
 
-// listRequest sends one listing request and reads its answer.
+// listTarget is where minio-go sends a bucket's listing requests and the region it
+// signs them for: a path on the endpoint, or on AWS and GCS a virtual host (on AWS at
+// the region's dual-stack endpoint).
+type listTarget struct {
+	url    url.URL // scheme, host and path; no query
+	region string
+}
+
+// target asks minio-go, once per bucket, where it would list the bucket. Presign makes
+// no request when the region is configured (the config always sets one); the presigned
+// query, which carries a signature, is dropped.
+func (c *Client) target(ctx context.Context, bucket string) (listTarget, error) {
+	if t, ok := c.listTargets.Load(bucket); ok {
+		return t.(listTarget), nil
+	}
+	mc := c.core.Client
+	u, err := mc.Presign(ctx, http.MethodGet, bucket, "", time.Minute, nil)
+	if err != nil {
+		return listTarget{}, wrap("list", bucket, "", err)
+	}
+	region, err := mc.GetBucketLocation(ctx, bucket)
+	if err != nil {
+		return listTarget{}, wrap("list", bucket, "", err)
+	}
+	t := listTarget{url: url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}, region: region}
+	c.listTargets.Store(bucket, t)
+	return t, nil
+}
+
+// listRequest sends one listing request, signed as minio-go signs its own, and reads
+// its answer.
 func (c *Client) listRequest(ctx context.Context, bucket, query string) (listResult, error) {
-	resp, err := c.signedBucketGet(ctx, "list", bucket, query)
+	t, err := c.target(ctx, bucket)
 	if err != nil {
 		return listResult{}, err
+	}
+	u := t.url
+	u.RawQuery = query
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return listResult{}, fmt.Errorf("list %s: %w", bucket, err)
+	}
+	req.Header.Set("X-Amz-Content-Sha256", emptySHA256)
+	mc := c.core.Client
+	creds, err := mc.GetCreds()
+	if err != nil {
+		return listResult{}, fmt.Errorf("list %s: %w", bucket, err)
+	}
+	if creds.AccessKeyID != "" {
+		req = signer.SignV4(*req, creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken, t.region)
+	}
+	resp, err := mc.CredContext().Client.Do(req)
+	if err != nil {
+		return listResult{}, &store.Error{Op: "list", Bucket: bucket, Err: err}
 	}
 	defer resp.Body.Close()
 	buf := listBodies.Get().(*bytes.Buffer)

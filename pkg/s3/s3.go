@@ -19,12 +19,14 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/minio/minio-go/v7/pkg/encrypt"
+	"github.com/minio/minio-go/v7/pkg/s3utils"
 	"github.com/minio/minio-go/v7/pkg/tags"
 
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
@@ -57,9 +59,10 @@ type Client struct {
 	core   minio.Core
 	region string // requests signed by hand (admin.go) use it
 	google bool   // Google Cloud Storage, which lacks some S3 features
-	// pathStyle: buckets are paths on the endpoint, so a listing request can be built
-	// and read here (see listPages); AWS and GCS take minio-go's virtual hosts.
-	pathStyle bool
+	// ownListing: listing requests are sent and read here (listPages), to where minio-go
+	// would send them; not on S3 on Outposts, which signs for another service.
+	ownListing  bool
+	listTargets sync.Map // bucket -> listTarget
 	// isMinIO is set once any response said "Server: MinIO" (the bucket check before a
 	// copy is the first); from then on a GET asks for the object's tags with its body
 	// (see Get).
@@ -110,7 +113,7 @@ func New(o Options) (*Client, error) {
 		return nil, fmt.Errorf("endpoint %q: %w", o.Endpoint, err)
 	}
 	return &Client{core: minio.Core{Client: mc}, region: o.Region, google: strings.HasSuffix(u.Hostname(), "googleapis.com"),
-		pathStyle: bucketLookup(u.Host) == minio.BucketLookupPath, isMinIO: isMinIO, sse: sse}, nil
+		ownListing: !s3utils.IsAmazonOutpostsEndpoint(*u), isMinIO: isMinIO, sse: sse}, nil
 }
 
 // serverSniffer notes whether the service is MinIO from the Server header of its answers.
@@ -202,7 +205,7 @@ func (c *Client) Probe(ctx context.Context, bucket string) error {
 // each entry's XML, which the service writes and this client parses for every object of
 // every listing, on both sides.
 func (c *Client) list(ctx context.Context, bucket, startAfter string, maxKeys int) iter.Seq2[store.Object, error] {
-	if c.pathStyle {
+	if c.ownListing {
 		return c.listPages(ctx, bucket, startAfter, maxKeys)
 	}
 	return func(yield func(store.Object, error) bool) {
