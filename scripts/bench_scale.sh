@@ -128,18 +128,23 @@ copy_destination() {
 }
 
 # proxy name: a wanproxy in front of the server; sets proxy_addr.
+# await_addr pid file what: the address a tool prints first, waited for while it runs.
+await_addr() {
+  local a
+  while kill -0 "$1" 2>/dev/null; do
+    a=$(head -1 "$2" 2>/dev/null || true)
+    [ -z "$a" ] || { echo "$a"; return 0; }
+    sleep 0.1
+  done
+  echo "$3 did not start" >&2
+  exit 1
+}
+
 proxy() {
   local out="$work/proxy-$1"
   wanproxy -upstream "127.0.0.1:${port[$1]}" -rtt "${rtt}ms" >"$out" &
   proxies+=($!)
-  proxy_addr=""
-  for _ in $(seq 1 100); do
-    proxy_addr=$(head -1 "$out" 2>/dev/null || true)
-    [ -z "$proxy_addr" ] || return 0
-    sleep 0.1
-  done
-  echo "wanproxy did not start" >&2
-  exit 1
+  proxy_addr=$(await_addr $! "$out" "wanproxy $1")
 }
 
 config() { # file source-url destination-url state ranges
@@ -234,17 +239,12 @@ by_ranges() {
 # (a') the same syncs, each MinIO's listing answered from memory by tools/listfront. Its
 # index is MinIO's own listing, taken once (minutes at a million keys) and kept in the cache.
 front() { # name upstream: starts listfront in front of a MinIO
-  local out="$work/$1.addr" addr=""
+  local out="$work/$1.addr" addr
   listfront -upstream "127.0.0.1:${port[$2]}" -side "$2" -index "$cache/index.$(cat "$cache/source.seeded")" \
     >"$out" 2>"$work/$1.log" &
   pid[$1]=$!
-  while kill -0 "${pid[$1]}" 2>/dev/null; do
-    addr=$(head -1 "$out" 2>/dev/null || true)
-    [ -z "$addr" ] || { port[$1]=${addr##*:}; return 0; }
-    sleep 0.2
-  done
-  echo "listfront $1 did not start; see $work/$1.log" >&2
-  exit 1
+  addr=$(await_addr "${pid[$1]}" "$out" "listfront $1 (see $work/$1.log)")
+  port[$1]=${addr##*:}
 }
 if [ "${BENCH_SCALE_FLEET:-on}" != off ]; then
   echo "== the same, listings answered by tools/listfront"

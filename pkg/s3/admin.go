@@ -1,6 +1,7 @@
 package s3
 
 import (
+	"cmp"
 	"context"
 	"encoding/xml"
 	"errors"
@@ -165,12 +166,7 @@ func (c *Client) BucketLocation(ctx context.Context, bucket string) (string, err
 		return "", fmt.Errorf("location of %s: %w", bucket, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		var e struct{ Code, Message string }
-		_ = xml.Unmarshal(body, &e)
-		if e.Message == "" {
-			e.Message = resp.Status
-		}
-		return "", wrapCode("bucket", bucket, resp.StatusCode, e.Code, errors.New(e.Message))
+		return "", answerError("bucket", bucket, resp, body)
 	}
 	var loc string
 	if err := xml.Unmarshal(body, &loc); err != nil {
@@ -193,28 +189,43 @@ const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b785
 // whether a stream is open (notifications). A request that got no answer is a
 // store.Error with Status 0, so ClassOf reads it like any other.
 func (c *Client) signedBucketGet(ctx context.Context, op, bucket, query string) (*http.Response, error) {
-	mc := c.core.Client
-	u := *mc.EndpointURL()
+	u := *c.core.Client.EndpointURL()
 	u.Path = "/" + bucket + "/"
 	u.RawPath = "/" + url.PathEscape(bucket) + "/"
 	u.RawQuery = query
+	return c.signedGet(ctx, op, bucket, u, cmp.Or(c.region, "us-east-1"))
+}
+
+// signedGet sends GET u, signed with the client's keys for region (not signed with no
+// keys, as minio-go does).
+func (c *Client) signedGet(ctx context.Context, op, bucket string, u url.URL, region string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", op, bucket, err)
 	}
 	req.Header.Set("X-Amz-Content-Sha256", emptySHA256)
+	mc := c.core.Client
 	creds, err := mc.GetCreds()
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", op, bucket, err)
 	}
-	region := c.region
-	if region == "" {
-		region = "us-east-1"
+	if creds.AccessKeyID != "" {
+		req = signer.SignV4(*req, creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken, region)
 	}
-	req = signer.SignV4(*req, creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken, region)
 	resp, err := mc.CredContext().Client.Do(req)
 	if err != nil {
 		return nil, &store.Error{Op: op, Bucket: bucket, Err: err}
 	}
 	return resp, nil
+}
+
+// answerError is a service's error answer as a store.Error: its Code and Message, or
+// the HTTP status where the body has none.
+func answerError(op, bucket string, resp *http.Response, body []byte) error {
+	var e struct{ Code, Message string }
+	_ = xml.Unmarshal(body, &e)
+	if e.Message == "" {
+		e.Message = resp.Status
+	}
+	return wrapCode(op, bucket, resp.StatusCode, e.Code, errors.New(e.Message))
 }

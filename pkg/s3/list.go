@@ -3,7 +3,6 @@ package s3
 import (
 	"bytes"
 	"context"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +14,6 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7/pkg/s3utils"
-	"github.com/minio/minio-go/v7/pkg/signer"
 
 	"github.com/openreplay-migrator/openreplay-migrator/pkg/store"
 )
@@ -97,8 +95,8 @@ func (c *Client) target(ctx context.Context, bucket string) (listTarget, error) 
 	return t, nil
 }
 
-// listRequest sends one listing request, signed as minio-go signs its own, and reads
-// its answer.
+// listRequest sends one listing request, signed as minio-go signs its own (V4, for the
+// region it would use), and reads its answer.
 func (c *Client) listRequest(ctx context.Context, bucket, query string) (listResult, error) {
 	t, err := c.target(ctx, bucket)
 	if err != nil {
@@ -106,22 +104,9 @@ func (c *Client) listRequest(ctx context.Context, bucket, query string) (listRes
 	}
 	u := t.url
 	u.RawQuery = query
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	resp, err := c.signedGet(ctx, "list", bucket, u, t.region)
 	if err != nil {
-		return listResult{}, fmt.Errorf("list %s: %w", bucket, err)
-	}
-	req.Header.Set("X-Amz-Content-Sha256", emptySHA256)
-	mc := c.core.Client
-	creds, err := mc.GetCreds()
-	if err != nil {
-		return listResult{}, fmt.Errorf("list %s: %w", bucket, err)
-	}
-	if creds.AccessKeyID != "" {
-		req = signer.SignV4(*req, creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken, t.region)
-	}
-	resp, err := mc.CredContext().Client.Do(req)
-	if err != nil {
-		return listResult{}, &store.Error{Op: "list", Bucket: bucket, Err: err}
+		return listResult{}, err
 	}
 	defer resp.Body.Close()
 	buf := listBodies.Get().(*bytes.Buffer)
@@ -134,12 +119,7 @@ func (c *Client) listRequest(ctx context.Context, bucket, query string) (listRes
 		return listResult{}, &store.Error{Op: "list", Bucket: bucket, Err: err}
 	}
 	if resp.StatusCode != http.StatusOK {
-		var e struct{ Code, Message string }
-		_ = xml.Unmarshal(buf.Bytes(), &e)
-		if e.Message == "" {
-			e.Message = resp.Status
-		}
-		return listResult{}, wrapCode("list", bucket, resp.StatusCode, e.Code, errors.New(e.Message))
+		return listResult{}, answerError("list", bucket, resp, buf.Bytes())
 	}
 	page, err := parseListPage(buf.Bytes())
 	if err != nil {

@@ -3,7 +3,6 @@ package s3
 import (
 	"context"
 	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -93,12 +92,7 @@ func (c *Client) listen(ctx context.Context, bucket string) (*http.Response, err
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		var e struct{ Code, Message string }
-		_ = xml.Unmarshal(body, &e)
-		if e.Message == "" {
-			e.Message = resp.Status
-		}
-		return nil, wrapCode("notify", bucket, resp.StatusCode, e.Code, errors.New(e.Message))
+		return nil, answerError("notify", bucket, resp, body)
 	}
 	return resp, nil
 }

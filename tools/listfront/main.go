@@ -116,11 +116,11 @@ func serveList(w http.ResponseWriter, q url.Values, bucket string, entries []ent
 	bw.WriteString("</Name><Prefix>")
 	text(prefix)
 	fmt.Fprintf(bw, "</Prefix><KeyCount>%d</KeyCount><MaxKeys>%d</MaxKeys><IsTruncated>%t</IsTruncated>", to-from, maxKeys, truncated)
-	for tag, v := range map[string]string{"StartAfter": q.Get("start-after"), "ContinuationToken": token} {
-		if v != "" {
-			bw.WriteString("<" + tag + ">")
-			text(v)
-			bw.WriteString("</" + tag + ">")
+	for _, f := range [][2]string{{"StartAfter", q.Get("start-after")}, {"ContinuationToken", token}} {
+		if f[1] != "" {
+			bw.WriteString("<" + f[0] + ">")
+			text(f[1])
+			bw.WriteString("</" + f[0] + ">")
 		}
 	}
 	if truncated {
